@@ -1,0 +1,59 @@
+/** The engine's public surface: what the pipeline asks of a diffusion model. */
+
+export type SchedulerName = 'euler' | 'euler_a' | 'ddim' | 'lcm';
+
+export interface GenerateRequest {
+  prompt: string;
+  negativePrompt?: string;
+  /** Requested output size; the engine renders the next multiple of 8 and resizes to exactly this. */
+  width: number;
+  height: number;
+  /** 0 … 4294967295. Callers resolve -1 to a concrete seed before calling (see resolveSeed). */
+  seed: number;
+  /** Defaults come from the model's profile (e.g. 1 for SD-Turbo, 4 for LCM, 20 for SD 1.5). */
+  steps?: number;
+  guidanceScale?: number;
+  scheduler?: SchedulerName;
+  /** Called after each denoising step; `latents` lets callers build previews. */
+  onStep?: (info: StepInfo) => void;
+  signal?: AbortSignal;
+}
+
+export interface StepInfo {
+  step: number; // 1-based
+  totalSteps: number;
+  timestep: number;
+  elapsedMs: number;
+}
+
+/** Raw RGBA pixels, row-major, 4 bytes a pixel. The currency between pipeline stages. */
+export interface RawImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+export interface EngineTimings {
+  textEncoderMs: number;
+  unetMs: number;
+  unetMsPerStep: number;
+  vaeMs: number;
+  totalMs: number;
+}
+
+export interface GeneratedImage {
+  image: RawImage;
+  seed: number;
+  steps: number;
+  guidanceScale: number;
+  negativePrompt: string;
+  scheduler: SchedulerName;
+  timings: EngineTimings;
+}
+
+export interface Engine {
+  /** Registry name or directory of the loaded model. */
+  readonly modelName: string;
+  generate(req: GenerateRequest): Promise<GeneratedImage>;
+  close(): Promise<void>;
+}
