@@ -6,6 +6,9 @@ import type { CVProcessRequest } from '../contract/cvprocess.js';
 import type { Engine, RawImage, SchedulerName } from '../engine/types.js';
 import type { Logger } from 'pino';
 
+/** The logging surface stages use; satisfied by pino loggers and Fastify's request loggers. */
+export type Log = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+
 export interface TextBlockPlanRef {
   /** Opaque to the pipeline runner; produced and consumed by src/typography. */
   readonly kind: 'text-plan';
@@ -42,7 +45,7 @@ export interface Job {
 
 export interface StageContext {
   engine: Engine;
-  log: Logger;
+  log: Log;
   signal?: AbortSignal;
 }
 

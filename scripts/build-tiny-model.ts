@@ -1,0 +1,34 @@
+/**
+ * Writes a tiny random-weight Stable Diffusion model (diffusers ONNX layout) for tests and benchmarks.
+ *   npm run tiny-model -- <dir> [--fp16] [--int64-timestep] [--fixed-batch] [--external-data] [--sd1-pad] [--lcm]
+ * Without <dir>: builds (once) into <MENGTU_HOME>/models/tiny.
+ */
+import { parseArgs } from 'node:util';
+import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/index.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    fp16: { type: 'boolean', default: false },
+    'int64-timestep': { type: 'boolean', default: false },
+    'fixed-batch': { type: 'boolean', default: false },
+    'external-data': { type: 'boolean', default: false },
+    'sd1-pad': { type: 'boolean', default: false },
+    lcm: { type: 'boolean', default: false },
+  },
+});
+
+const dir = positionals[0];
+if (dir === undefined) {
+  console.log(await ensureTinyModel());
+} else {
+  await buildTinyModel(dir, {
+    fp16: values.fp16,
+    timestep: values['int64-timestep'] ? 'int64' : 'float',
+    fixedBatch: values['fixed-batch'],
+    externalUnetData: values['external-data'],
+    padToken: values['sd1-pad'] ? '<|endoftext|>' : '!',
+    ...(values.lcm ? { timestepCondDim: 256 } : {}),
+  });
+  console.log(dir);
+}

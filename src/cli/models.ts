@@ -1,0 +1,76 @@
+/** `mengtu models pull|list|rm`: fetch, inspect and delete diffusion models. */
+import type { Command } from 'commander';
+import { createBarReporter, createLogReporter, formatBytes } from '../engine/download/index.js';
+import { listModels, pullModel, removeModel, REGISTRY, type ModelDefaults } from '../engine/registry.js';
+import { modelsDir } from '../engine/home.js';
+
+function describeDefaults(d: ModelDefaults | undefined): string {
+  if (!d) return '-';
+  return `${d.steps} steps, cfg ${d.guidanceScale}, ${d.scheduler ?? 'auto'}, ${d.size}px`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export function registerModelCommands(program: Command): void {
+  const models = program
+    .command('models')
+    .description(`manage diffusion models (stored under ${modelsDir()}; set MENGTU_HOME to move them)`);
+
+  models
+    .command('pull')
+    .description('download a model from the Hugging Face hub (resumable, checksummed)')
+    .argument('<name|repo>', `a registry name (${REGISTRY.map((e) => e.name).join(', ')}) or a hub repo owner/name in the diffusers ONNX layout`)
+    .option('--revision <rev>', 'branch, tag or commit to fetch (default: the registry entry\'s, else main)')
+    .option('--endpoint <url>', 'hub endpoint or mirror (default: $HF_ENDPOINT or https://huggingface.co)')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  HF_ENDPOINT  hub mirror, e.g. https://hf-mirror.com\n  HF_TOKEN     access token for private or gated repos\n  MENGTU_HOME  where models are stored (default ~/.cache/mengtu)\n\nInterrupted downloads resume where they stopped when the command is run again.',
+    )
+    .action(async (name: string, o: { revision?: string; endpoint?: string }) => {
+      const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+      const reporter = process.stderr.isTTY ? createBarReporter(process.stderr) : createLogReporter(log);
+      try {
+        const m = await pullModel(name, {
+          onProgress: reporter.onProgress,
+          log,
+          ...(o.revision !== undefined ? { revision: o.revision } : {}),
+          ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+        });
+        reporter.stop();
+        process.stdout.write(`${m.name} ready in ${m.dir} (defaults: ${describeDefaults(m.defaults)})\n`);
+      } finally {
+        reporter.stop();
+      }
+    });
+
+  models
+    .command('list')
+    .alias('ls')
+    .description('show registry models and what is installed, with sizes and generation defaults')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (o: { json?: boolean }) => {
+      const list = await listModels();
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        return;
+      }
+      const rows = [['NAME', 'REPO', 'INSTALLED', 'SIZE', 'DEFAULTS']];
+      for (const m of list) {
+        rows.push([m.name, m.repo ?? '(built locally)', m.installed ? 'yes' : m.sizeBytes > 0 ? 'partial' : 'no', m.sizeBytes > 0 ? formatBytes(m.sizeBytes) : '-', describeDefaults(m.defaults)]);
+      }
+      process.stdout.write(table(rows));
+    });
+
+  models
+    .command('rm')
+    .alias('remove')
+    .description('delete an installed model from the models directory')
+    .argument('<name|repo>', 'registry name or owner/name as given to `models pull`')
+    .action(async (name: string) => {
+      const dir = await removeModel(name);
+      process.stdout.write(`removed ${dir}\n`);
+    });
+}

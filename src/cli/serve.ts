@@ -1,0 +1,38 @@
+/** `mengtu serve`: the HTTP server, with graceful shutdown on SIGTERM/SIGINT. */
+import closeWithGrace from 'close-with-grace';
+import type { Command } from 'commander';
+import { loadConfig } from '../runtime/config.js';
+import { createLogger, startServer } from '../runtime/server.js';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('start the Jimeng-compatible HTTP server')
+    .option('--host <host>', 'address to bind (env MENGTU_HOST, default 127.0.0.1)')
+    .option('--port <port>', 'port (env MENGTU_PORT, default 8080)')
+    .option('--data-dir <dir>', 'keys, images and state (env MENGTU_DATA_DIR, default ./data)')
+    .option('--model <name>', 'model name, hub repo or directory (env MENGTU_MODEL, default sd-turbo; "tiny" needs no download)')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (env MENGTU_THREADS, default: all cores)')
+    .option('--no-pull', 'do not download the model when it is missing')
+    .option('--no-auth', 'turn signature verification OFF (logs a warning; for local experiments only)')
+    .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
+    .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; pull: boolean; auth: boolean }) => {
+      const cfg = loadConfig({
+        host: o.host,
+        port: o.port,
+        dataDir: o.dataDir,
+        model: o.model,
+        threads: o.threads,
+        pullOnStart: o.pull === false ? false : undefined,
+        auth: o.auth === false ? false : undefined,
+      });
+      const logger = createLogger(cfg);
+      const server = await startServer(cfg, logger);
+      closeWithGrace({ delay: 120_000, logger: { error: (m: unknown) => logger.error(m) } }, async ({ signal, err }) => {
+        if (err) logger.error({ err }, 'fatal error, shutting down');
+        else logger.info({ signal }, 'shutting down: finishing in-flight requests');
+        await server.close();
+        logger.info('bye');
+      });
+    });
+}

@@ -1,0 +1,200 @@
+/**
+ * mengtu/client — a TypeScript SDK for the Jimeng 2.1 CVProcess API. It signs requests exactly as
+ * Volcengine's SDKs do, so it works against mengtu and against visual.volcengineapi.com alike.
+ */
+import {
+  authorizationHeader,
+  canonicalRequest,
+  formatXDate,
+  parseRawQuery,
+  sha256Hex,
+  signature,
+  stringToSign,
+} from '../contract/signature.js';
+import type { CVProcessData } from '../contract/response.js';
+
+export type { CVProcessData } from '../contract/response.js';
+
+export interface CVProcessInput {
+  req_key?: string;
+  prompt: string;
+  seed?: number;
+  width?: number;
+  height?: number;
+  use_pre_llm?: boolean;
+  use_sr?: boolean;
+  return_url?: boolean;
+  logo_info?: {
+    add_logo?: boolean;
+    position?: 0 | 1 | 2 | 3;
+    language?: 0 | 1;
+    opacity?: number;
+    logo_text_content?: string;
+  };
+}
+
+export interface CvResponse<T> {
+  code: number;
+  data: T | null;
+  message: string;
+  request_id: string;
+  status: number;
+  time_elapsed: string;
+}
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8080 or https://visual.volcengineapi.com */
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region?: string;
+  service?: string;
+  /** Attempts after the first for 50429/50430/50500/50501 and network errors (default 3). */
+  retries?: number;
+  /** First backoff in ms, doubled each retry, with jitter (default 500). */
+  backoffMs?: number;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  now?: () => Date;
+}
+
+/** A CV business error (`code != 10000`). */
+export class MengtuApiError extends Error {
+  override name = 'MengtuApiError';
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly requestId: string,
+    readonly httpStatus: number,
+  ) {
+    super(`${code} ${message} (request ${requestId})`);
+  }
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
+  }
+}
+
+/** An OpenAPI gateway error (ResponseMetadata.Error): signature, key, Action/Version problems. */
+export class MengtuGatewayError extends Error {
+  override name = 'MengtuGatewayError';
+  constructor(
+    readonly code: string,
+    readonly codeN: number,
+    message: string,
+    readonly requestId: string,
+    readonly httpStatus: number,
+  ) {
+    super(`${code}: ${message} (request ${requestId})`);
+  }
+}
+
+const RETRYABLE = new Set([50429, 50430, 50500, 50501]);
+export const DEFAULT_REQ_KEY = 'jimeng_high_aes_general_v21_L';
+
+interface SignedHeaders {
+  headers: Record<string, string>;
+}
+
+/** Signs like the Node SDK: `x-content-sha256;x-date` (host and content-type are not signed). */
+export function signRequest(
+  opts: { accessKeyId: string; secretAccessKey: string; region: string; service: string },
+  req: { method: string; path: string; rawQuery: string; body: string },
+  now: Date,
+): SignedHeaders {
+  const xDate = formatXDate(now);
+  const bodyHash = sha256Hex(req.body);
+  const scope = { date: xDate.slice(0, 8), region: opts.region, service: opts.service };
+  const signed = ['x-content-sha256', 'x-date'];
+  const canon = canonicalRequest({
+    method: req.method,
+    path: req.path,
+    query: parseRawQuery(req.rawQuery),
+    headers: { 'x-content-sha256': bodyHash, 'x-date': xDate },
+    signedHeaders: signed,
+    bodyHash,
+  });
+  const sig = signature(opts.secretAccessKey, scope, stringToSign(xDate, scope, canon));
+  return {
+    headers: {
+      'Content-Type': 'application/json; charset=utf-8',
+      'X-Date': xDate,
+      'X-Content-Sha256': bodyHash,
+      Authorization: authorizationHeader(opts.accessKeyId, scope, signed, sig),
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class MengtuClient {
+  private readonly o: Required<Omit<ClientOptions, 'timeoutMs'>> & { timeoutMs: number };
+
+  constructor(options: ClientOptions) {
+    this.o = {
+      region: 'cn-north-1',
+      service: 'cv',
+      retries: 3,
+      backoffMs: 500,
+      timeoutMs: 300_000,
+      fetch: globalThis.fetch,
+      now: () => new Date(),
+      ...options,
+      endpoint: options.endpoint.replace(/\/+$/, ''),
+    };
+  }
+
+  /** Calls any Action with a JSON body and returns the parsed CV envelope (throws on errors). */
+  async call<T>(action: string, body: unknown, version = '2022-08-31'): Promise<CvResponse<T>> {
+    const rawQuery = `Action=${encodeURIComponent(action)}&Version=${encodeURIComponent(version)}`;
+    const text = JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once<T>(rawQuery, text);
+      } catch (err) {
+        const retry =
+          attempt < this.o.retries &&
+          ((err instanceof MengtuApiError && err.retryable) || (err instanceof TypeError && !(err instanceof MengtuGatewayError)));
+        if (!retry) throw err;
+        const delay = this.o.backoffMs * 2 ** attempt;
+        await sleep(delay / 2 + Math.random() * (delay / 2));
+      }
+    }
+  }
+
+  private async once<T>(rawQuery: string, body: string): Promise<CvResponse<T>> {
+    const { headers } = signRequest(this.o, { method: 'POST', path: '/', rawQuery, body }, this.o.now());
+    const res = await this.o.fetch(`${this.o.endpoint}/?${rawQuery}`, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(this.o.timeoutMs),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new MengtuApiError(50500, `non-JSON response (HTTP ${res.status}): ${text.slice(0, 200)}`, res.headers.get('x-request-id') ?? '', res.status);
+    }
+    const meta = (json as { ResponseMetadata?: { RequestId?: string; Error?: { Code: string; CodeN: number; Message: string } } }).ResponseMetadata;
+    if (meta?.Error) {
+      throw new MengtuGatewayError(meta.Error.Code, meta.Error.CodeN, meta.Error.Message, meta.RequestId ?? '', res.status);
+    }
+    const env = json as CvResponse<T>;
+    if (env.code !== 10000) throw new MengtuApiError(env.code, env.message, env.request_id, res.status);
+    return env;
+  }
+
+  /** Text to image (jimeng_high_aes_general_v21_L by default). */
+  async cvProcess(input: CVProcessInput): Promise<CvResponse<CVProcessData>> {
+    return this.call<CVProcessData>('CVProcess', { req_key: DEFAULT_REQ_KEY, ...input });
+  }
+
+  /** Convenience: generate and return the decoded image bytes (base64 mode). */
+  async generateImage(input: Omit<CVProcessInput, 'return_url'>): Promise<{ image: Buffer; data: CVProcessData }> {
+    const res = await this.cvProcess({ ...input, return_url: false });
+    const b64 = res.data?.binary_data_base64[0];
+    if (!b64) throw new MengtuApiError(50500, 'response carried no image', res.request_id, 200);
+    return { image: Buffer.from(b64, 'base64'), data: res.data! };
+  }
+}

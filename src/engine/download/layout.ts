@@ -1,0 +1,47 @@
+/** Which files of a repo make up a diffusers ONNX text-to-image model. */
+
+/** Sub-folders the engine loads; vae_encoder, safety_checker, PyTorch weights are skipped. */
+export const NEEDED_DIRS = ['text_encoder', 'unet', 'vae_decoder', 'tokenizer', 'scheduler'] as const;
+
+/** ONNX graphs, their external weights (model.onnx_data, weights.pb, *.data), configs and tokenizer files. */
+const KEEP_EXT = /\.(onnx|onnx_data|pb|data|json|txt)$/i;
+
+/** Used when the hub's file-list API is unavailable (e.g. a plain mirror); missing optional files 404 harmlessly. */
+export const STATIC_FILES: readonly string[] = [
+  'model_index.json',
+  'text_encoder/model.onnx',
+  'unet/model.onnx',
+  'vae_decoder/model.onnx',
+  'vae_decoder/config.json',
+  'tokenizer/vocab.json',
+  'tokenizer/merges.txt',
+  'tokenizer/tokenizer_config.json',
+  'tokenizer/special_tokens_map.json',
+  'scheduler/scheduler_config.json',
+];
+
+/** Files whose absence means the repo is not a usable model. */
+export const REQUIRED_FILES: readonly string[] = [
+  'text_encoder/model.onnx',
+  'unet/model.onnx',
+  'vae_decoder/model.onnx',
+  'tokenizer/vocab.json',
+  'tokenizer/merges.txt',
+];
+
+/** Repo path → local path (subfolder stripped), or null if the engine does not need it. */
+export function localPathFor(repoPath: string, subfolder: string | undefined): string | null {
+  let p = repoPath;
+  if (subfolder) {
+    const prefix = `${subfolder.replace(/\/+$/, '')}/`;
+    if (!p.startsWith(prefix)) return null;
+    p = p.slice(prefix.length);
+  }
+  if (p === 'model_index.json') return p;
+  const slash = p.indexOf('/');
+  if (slash < 0) return null;
+  const dir = p.slice(0, slash);
+  if (!(NEEDED_DIRS as readonly string[]).includes(dir)) return null;
+  if (!KEEP_EXT.test(p)) return null;
+  return p;
+}

@@ -1,0 +1,60 @@
+/** Which onnxruntime execution providers this install can use, and the session options for them. */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { EngineError } from '../contract/errors.js';
+
+export type ExecutionProviderName = 'cpu' | 'cuda';
+
+export interface SessionConfig {
+  executionProvider: ExecutionProviderName;
+  /** Threads inside one operator; 0 lets onnxruntime pick (one a physical core). */
+  intraOpNumThreads: number;
+}
+
+function nativeDir(): string {
+  const require = createRequire(import.meta.url);
+  const pkgDir = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  return path.join(pkgDir, 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+/**
+ * The CUDA provider is not in onnxruntime-node's npm tarball for Linux: its install script fetches
+ * libonnxruntime_providers_cuda.so, and installs that skip scripts never get it.
+ */
+export function cudaAvailability(): { available: boolean; reason: string } {
+  const backend = ort.listSupportedBackends().find((b) => b.name === 'cuda');
+  if (!backend) return { available: false, reason: `onnxruntime-node has no CUDA build for ${process.platform}/${process.arch}` };
+  const lib = path.join(nativeDir(), process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+  if (backend.bundled || existsSync(lib)) return { available: true, reason: '' };
+  return { available: false, reason: `${lib} is not installed` };
+}
+
+export function assertExecutionProvider(ep: ExecutionProviderName): void {
+  if (ep === 'cpu') return;
+  const { available, reason } = cudaAvailability();
+  if (!available) {
+    throw new EngineError(
+      `CUDA execution provider is unavailable: ${reason}. onnxruntime-node downloads it at install time; ` +
+        'on a machine with an NVIDIA GPU, CUDA 12 and cuDNN 9, reinstall with ' +
+        '`npm install onnxruntime-node --onnxruntime-node-install=cuda12` (install scripts enabled), ' +
+        "or run with executionProvider 'cpu'.",
+    );
+  }
+}
+
+export function sessionOptions(cfg: SessionConfig): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: cfg.executionProvider === 'cuda' ? [{ name: 'cuda' }, 'cpu'] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: cfg.intraOpNumThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+    // Idle pool threads sleep rather than spin: between UNet steps the JS thread needs the core (scheduler,
+    // guidance), and spinning workers measurably slowed tiny-graph loops on a 2-core host.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}

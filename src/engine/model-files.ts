@@ -1,0 +1,69 @@
+/** Finds a diffusers-ONNX model's parts on disk and reads the configs the sampler needs. */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { EngineError } from '../contract/errors.js';
+
+export interface ModelFiles {
+  dir: string;
+  textEncoder: string;
+  unet: string;
+  vaeDecoder: string;
+  tokenizerDir: string;
+  schedulerConfig: Record<string, unknown>;
+  /** From vae_decoder/config.json (or vae/config.json) when present; SD's 0.18215 otherwise. */
+  vaeScalingFactor: number;
+  modelIndex: Record<string, unknown>;
+}
+
+const SD_VAE_SCALING = 0.18215;
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readJsonFile(file: string, what: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new EngineError(`${what} missing: ${file}`, { cause: err });
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new EngineError(`${what} is corrupt: ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function optionalJson(file: string): Promise<Record<string, unknown> | null> {
+  return (await exists(file)) ? readJsonFile(file, 'config') : null;
+}
+
+/** `<dir>/<component>/model.onnx`; the file's presence is checked when the session is created. */
+function graphPath(dir: string, component: string): string {
+  return path.join(dir, component, 'model.onnx');
+}
+
+export async function locateModel(dir: string): Promise<ModelFiles> {
+  const root = path.resolve(dir);
+  if (!(await exists(root))) throw new EngineError(`model directory not found: ${root}`);
+  const modelIndex = await readJsonFile(path.join(root, 'model_index.json'), 'model index');
+  const schedulerConfig = await readJsonFile(path.join(root, 'scheduler', 'scheduler_config.json'), 'scheduler config');
+  const vaeConfig = (await optionalJson(path.join(root, 'vae_decoder', 'config.json'))) ?? (await optionalJson(path.join(root, 'vae', 'config.json')));
+  const sf = vaeConfig?.scaling_factor;
+  return {
+    dir: root,
+    textEncoder: graphPath(root, 'text_encoder'),
+    unet: graphPath(root, 'unet'),
+    vaeDecoder: graphPath(root, 'vae_decoder'),
+    tokenizerDir: path.join(root, 'tokenizer'),
+    schedulerConfig,
+    vaeScalingFactor: typeof sf === 'number' && sf > 0 ? sf : SD_VAE_SCALING,
+    modelIndex,
+  };
+}

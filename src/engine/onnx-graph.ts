@@ -1,0 +1,204 @@
+/**
+ * One ONNX graph of a model: a session created once, its inputs/outputs as the file declares them,
+ * and float feeds that convert to the graph's float type (float32 or float16) into reused buffers.
+ */
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { EngineError } from '../contract/errors.js';
+import { sessionOptions, type SessionConfig } from './execution-provider.js';
+import { floatsToHalf, halfToFloats, toHalfBits } from './fp16.js';
+import { externalDataLocations } from './onnx-inspect.js';
+
+export interface ValueInfo {
+  name: string;
+  type: ort.Tensor.Type;
+  /** Numbers for fixed dims, names for symbolic ones. */
+  shape: ReadonlyArray<number | string>;
+}
+
+/** Files this small or smaller are parsed up front to check their external data files exist. */
+const INSPECT_LIMIT = 64 * 1024 * 1024;
+
+async function checkFiles(file: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    throw new EngineError(`model file missing: ${file}`, { cause: err });
+  }
+  if (size === 0) throw new EngineError(`model file is empty: ${file}`);
+  if (size > INSPECT_LIMIT) return;
+  const fh = await open(file, 'r');
+  let bytes: Buffer;
+  try {
+    bytes = await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+  let locations: string[];
+  try {
+    locations = externalDataLocations(bytes);
+  } catch (err) {
+    throw new EngineError(`model file is corrupt (not an ONNX protobuf): ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  for (const loc of locations) {
+    const data = path.resolve(path.dirname(file), loc);
+    try {
+      await stat(data);
+    } catch (err) {
+      throw new EngineError(`external data file missing: ${data} (referenced by ${file})`, { cause: err });
+    }
+  }
+}
+
+export class OnnxGraph {
+  readonly inputs: ReadonlyMap<string, ValueInfo>;
+  readonly outputs: ReadonlyMap<string, ValueInfo>;
+
+  private constructor(
+    readonly file: string,
+    /** The underlying session (for benchmarks that compare against bare `run` calls). */
+    readonly session: ort.InferenceSession,
+  ) {
+    const toInfo = (m: ort.InferenceSession.ValueMetadata): ValueInfo =>
+      m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'float32', shape: [] };
+    this.inputs = new Map(session.inputMetadata.map((m) => [m.name, toInfo(m)]));
+    this.outputs = new Map(session.outputMetadata.map((m) => [m.name, toInfo(m)]));
+  }
+
+  /** Opens `file` (external data resolves next to it). Missing or corrupt files → EngineError naming them. */
+  static async load(file: string, cfg: SessionConfig): Promise<OnnxGraph> {
+    await checkFiles(file);
+    try {
+      return new OnnxGraph(file, await ort.InferenceSession.create(file, sessionOptions(cfg)));
+    } catch (err) {
+      throw new EngineError(`cannot load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  input(name: string): ValueInfo {
+    const v = this.inputs.get(name);
+    if (!v) throw new EngineError(`${this.file} has no input "${name}" (inputs: ${[...this.inputs.keys()].join(', ')})`);
+    return v;
+  }
+
+  output(name: string): ValueInfo {
+    const v = this.outputs.get(name);
+    if (!v) throw new EngineError(`${this.file} has no output "${name}" (outputs: ${[...this.outputs.keys()].join(', ')})`);
+    return v;
+  }
+
+  /** First output's name when the expected one is absent (some exports rename outputs). */
+  outputName(preferred: string): string {
+    if (this.outputs.has(preferred)) return preferred;
+    const first = this.outputs.keys().next();
+    if (first.done) throw new EngineError(`${this.file} declares no outputs`);
+    return first.value;
+  }
+
+  /** Total wall time spent inside `run` so far (lets benchmarks separate mengtu's own time from ORT's). */
+  runMs = 0;
+
+  async run(feeds: Record<string, ort.Tensor>, fetch: readonly string[]): Promise<Record<string, ort.Tensor>> {
+    const t0 = performance.now();
+    try {
+      return (await this.session.run(feeds, fetch as string[])) as Record<string, ort.Tensor>;
+    } catch (err) {
+      throw new EngineError(`inference failed in ${this.file}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.runMs += performance.now() - t0;
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * A float input fed from Float32Array data: float32 graphs read the buffer directly, float16 graphs get
+ * it converted into a reused half buffer. Same dims every run → the tensor object is reused too.
+ */
+export class FloatFeed {
+  private readonly half: Uint16Array | null;
+  readonly tensor: ort.Tensor;
+  readonly data: Float32Array;
+
+  constructor(type: ort.Tensor.Type, dims: readonly number[]) {
+    if (type !== 'float32' && type !== 'float16') throw new EngineError(`expected a float input, the graph declares ${type}`);
+    const n = dims.reduce((a, b) => a * b, 1);
+    this.data = new Float32Array(n);
+    this.half = type === 'float16' ? new Uint16Array(n) : null;
+    this.tensor = this.half ? new ort.Tensor('float16', this.half, dims) : new ort.Tensor('float32', this.data, dims);
+  }
+
+  /** Call after writing `data` and before running. */
+  sync(): ort.Tensor {
+    if (this.half) floatsToHalf(this.data, this.half);
+    return this.tensor;
+  }
+}
+
+/** A float output as float32 (converted from float16 if need be; float32 outputs are not copied). */
+export function readFloats(t: ort.Tensor, into?: Float32Array): Float32Array {
+  if (t.type === 'float32') return t.data as Float32Array;
+  if (t.type === 'float16') return halfToFloats(t.data as ArrayLike<number>, into);
+  throw new EngineError(`expected a float output, got ${t.type}`);
+}
+
+/** A tensor filled with one number (the UNet's timestep), in whatever numeric type the graph declares. */
+export class ScalarFeed {
+  readonly tensor: ort.Tensor;
+  private readonly set: (v: number) => void;
+
+  constructor(type: ort.Tensor.Type, dims: readonly number[]) {
+    const n = dims.reduce((a, b) => a * b, 1);
+    switch (type) {
+      case 'float32': {
+        const d = new Float32Array(n);
+        this.tensor = new ort.Tensor('float32', d, dims);
+        this.set = (v) => d.fill(v);
+        break;
+      }
+      case 'float16': {
+        const d = new Uint16Array(n);
+        this.tensor = new ort.Tensor('float16', d, dims);
+        this.set = (v) => d.fill(toHalfBits(v));
+        break;
+      }
+      case 'int64': {
+        const d = new BigInt64Array(n);
+        this.tensor = new ort.Tensor('int64', d, dims);
+        this.set = (v) => d.fill(BigInt(Math.round(v)));
+        break;
+      }
+      case 'int32': {
+        const d = new Int32Array(n);
+        this.tensor = new ort.Tensor('int32', d, dims);
+        this.set = (v) => d.fill(Math.round(v));
+        break;
+      }
+      default:
+        throw new EngineError(`unsupported timestep type ${type}`);
+    }
+  }
+
+  fill(value: number): ort.Tensor {
+    this.set(value);
+    return this.tensor;
+  }
+}
+
+/** Token ids as the text encoder declares them (int32 in diffusers exports, int64 in some others). */
+export function idsTensor(type: ort.Tensor.Type, ids: Int32Array, dims: readonly number[]): ort.Tensor {
+  if (type === 'int32') return new ort.Tensor('int32', ids, dims);
+  if (type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), dims);
+  throw new EngineError(`unsupported input_ids type ${type}`);
+}
+
+/** Dim `i` of a declared shape is symbolic (any size accepted). */
+export function isDynamic(info: ValueInfo, i: number): boolean {
+  const d = info.shape[i];
+  return d === undefined || typeof d === 'string' || d < 0;
+}

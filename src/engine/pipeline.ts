@@ -1,0 +1,298 @@
+/**
+ * The text-to-image sampler: CLIP text encoding, the denoising loop with classifier-free guidance, and
+ * VAE decoding, over a diffusers-ONNX model whose three sessions are created once and reused.
+ */
+import os from 'node:os';
+import type * as ort from 'onnxruntime-node';
+import { EngineError } from '../contract/errors.js';
+import { assertExecutionProvider, type ExecutionProviderName, type SessionConfig } from './execution-provider.js';
+import { planarToRgba, resizeRgba } from './image-out.js';
+import { locateModel, type ModelFiles } from './model-files.js';
+import { FloatFeed, OnnxGraph, ScalarFeed, idsTensor, isDynamic, readFloats, type ValueInfo } from './onnx-graph.js';
+import { createRng } from './rng.js';
+import { createScheduler, guidanceScaleEmbedding, type Scheduler } from './schedulers/index.js';
+import { loadClipTokenizer, type ClipTokenizer } from './tokenizer.js';
+import type { Engine, GenerateRequest, GeneratedImage, SchedulerName } from './types.js';
+
+export interface EngineDefaults {
+  steps: number;
+  guidanceScale: number;
+  scheduler?: SchedulerName;
+}
+
+export interface LoadEngineOptions {
+  name?: string;
+  /** Threads inside an operator; default: the machine's core count. */
+  threads?: number;
+  executionProvider?: ExecutionProviderName;
+  defaults?: EngineDefaults;
+}
+
+const FALLBACK_DEFAULTS: EngineDefaults = { steps: 20, guidanceScale: 7.5 };
+/** Largest side rendered; beyond this latents and VAE activations outgrow a normal host. */
+const MAX_SIDE = 4096;
+
+interface TextBatch {
+  /** [seq, hidden] each; `uncond` (the negative prompt) only when guiding. */
+  uncond: Float32Array | null;
+  cond: Float32Array;
+  seq: number;
+  hidden: number;
+}
+
+/**
+ * The timestep tensor's shape: the declared size when fixed; the batch when the dim is the sample's
+ * batch dim; otherwise 1, as diffusers' and optimum's ONNX pipelines feed (the graph broadcasts it).
+ */
+function timestepDims(ts: ValueInfo, sample: ValueInfo, batch: number): number[] {
+  if (ts.shape.length === 0) return []; // a scalar input
+  if (!isDynamic(ts, 0)) return [Number(ts.shape[0])];
+  return [ts.shape[0] === sample.shape[0] ? batch : 1];
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/** Distinct (scheduler, steps) pairs kept ready; building one costs ~2 ms of table setup. */
+const SCHEDULER_CACHE_SIZE = 16;
+
+export class DiffusionEngine implements Engine {
+  private closed = false;
+  /** Requests in progress; close() lets them finish before releasing the sessions. */
+  private readonly inflight = new Set<Promise<GeneratedImage>>();
+  private readonly schedulers = new Map<string, Scheduler>();
+
+  private constructor(
+    readonly modelName: string,
+    readonly files: ModelFiles,
+    readonly tokenizer: ClipTokenizer,
+    readonly textEncoder: OnnxGraph,
+    readonly unet: OnnxGraph,
+    readonly vae: OnnxGraph,
+    readonly defaults: EngineDefaults,
+  ) {}
+
+  static async load(dir: string, opts: LoadEngineOptions = {}): Promise<DiffusionEngine> {
+    const ep = opts.executionProvider ?? 'cpu';
+    assertExecutionProvider(ep);
+    const files = await locateModel(dir);
+    const tokenizer = await loadClipTokenizer(files.tokenizerDir);
+    const cfg: SessionConfig = { executionProvider: ep, intraOpNumThreads: opts.threads ?? os.availableParallelism() };
+    const graphs: OnnxGraph[] = [];
+    try {
+      for (const f of [files.textEncoder, files.unet, files.vaeDecoder]) graphs.push(await OnnxGraph.load(f, cfg));
+    } catch (err) {
+      await Promise.all(graphs.map((g) => g.release()));
+      throw err;
+    }
+    const [te, unet, vae] = graphs as [OnnxGraph, OnnxGraph, OnnxGraph];
+    const engine = new DiffusionEngine(opts.name ?? files.dir, files, tokenizer, te, unet, vae, opts.defaults ?? FALLBACK_DEFAULTS);
+    engine.checkSignatures();
+    return engine;
+  }
+
+  /** Fails at load time, not mid-request, when a graph lacks what the sampler feeds it. */
+  private checkSignatures(): void {
+    this.textEncoder.input('input_ids');
+    for (const name of ['sample', 'timestep', 'encoder_hidden_states']) this.unet.input(name);
+    this.vae.input('latent_sample');
+  }
+
+  /** Schedulers are stateless (step index and sample are passed in), so one per (name, steps) is shared. */
+  private scheduler(name: SchedulerName | undefined, steps: number): Scheduler {
+    const key = `${name ?? ''}|${steps}`;
+    let s = this.schedulers.get(key);
+    if (!s) {
+      s = createScheduler(name, this.files.schedulerConfig, steps);
+      if (this.schedulers.size >= SCHEDULER_CACHE_SIZE) this.schedulers.delete(this.schedulers.keys().next().value as string);
+      this.schedulers.set(key, s);
+    }
+    return s;
+  }
+
+  private async encodeText(prompts: string[]): Promise<Float32Array[]> {
+    const te = this.textEncoder;
+    const info = te.input('input_ids');
+    const outName = te.outputName('last_hidden_state');
+    const L = this.tokenizer.maxLength;
+    const ids = prompts.map((p) => this.tokenizer.encode(p));
+    if (isDynamic(info, 0) || prompts.length === 1) {
+      const all = new Int32Array(L * prompts.length);
+      ids.forEach((row, i) => all.set(row, i * L));
+      const out = (await te.run({ [info.name]: idsTensor(info.type, all, [prompts.length, L]) }, [outName]))[outName]!;
+      const flat = readFloats(out);
+      const per = flat.length / prompts.length;
+      return prompts.map((_, i) => flat.subarray(i * per, (i + 1) * per));
+    }
+    const res: Float32Array[] = [];
+    for (const row of ids) {
+      const out = (await te.run({ [info.name]: idsTensor(info.type, row, [1, L]) }, [outName]))[outName]!;
+      res.push(readFloats(out));
+    }
+    return res;
+  }
+
+  generate(req: GenerateRequest): Promise<GeneratedImage> {
+    if (this.closed) return Promise.reject(new EngineError(`engine ${this.modelName} is closed`));
+    const p = this.run(req);
+    this.inflight.add(p);
+    const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async run(req: GenerateRequest): Promise<GeneratedImage> {
+    const t0 = now();
+    const signal = req.signal;
+    signal?.throwIfAborted();
+    const steps = req.steps ?? this.defaults.steps;
+    const guidanceScale = req.guidanceScale ?? this.defaults.guidanceScale;
+    const negativePrompt = req.negativePrompt ?? '';
+    for (const [k, v] of [
+      ['width', req.width],
+      ['height', req.height],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > MAX_SIDE) throw new EngineError(`${k} must be an integer in 1…${MAX_SIDE}, got ${v}`);
+    }
+    if (!Number.isInteger(steps) || steps < 1) throw new EngineError(`steps must be a positive integer, got ${steps}`);
+    const scheduler = this.scheduler(req.scheduler ?? this.defaults.scheduler, steps);
+
+    const unet = this.unet;
+    const sampleInfo = unet.input('sample');
+    const lh = Math.ceil(req.height / 8);
+    const lw = Math.ceil(req.width / 8);
+    const n = 4 * lh * lw;
+    // LCM-distilled UNets take guidance as an embedding and need no unconditional pass.
+    const condInfo = unet.inputs.get('timestep_cond');
+    const guide = guidanceScale > 1 && !condInfo;
+    const batched = guide && isDynamic(sampleInfo, 0);
+
+    // Text.
+    const tText = now();
+    const enc = await this.encodeText(guide ? [negativePrompt, req.prompt] : [req.prompt]);
+    const textEncoderMs = now() - tText;
+    const text: TextBatch = {
+      uncond: guide ? enc[0]! : null,
+      cond: guide ? enc[1]! : enc[0]!,
+      seq: this.tokenizer.maxLength,
+      hidden: enc[0]!.length / this.tokenizer.maxLength,
+    };
+
+    // Feeds, allocated once per request and refilled every step.
+    const B = batched ? 2 : 1;
+    const sample = new FloatFeed(sampleInfo.type, [B, 4, lh, lw]);
+    const tsInfo = unet.input('timestep');
+    const timestep = new ScalarFeed(tsInfo.type, timestepDims(tsInfo, sampleInfo, B));
+    const ehsInfo = unet.input('encoder_hidden_states');
+    const ehsDims = [B, text.seq, text.hidden];
+    // Batched: [uncond; cond] in one tensor (diffusers' order). Otherwise cond here, uncond on its own.
+    const ehs = new FloatFeed(ehsInfo.type, ehsDims);
+    let ehsUncond: FloatFeed | null = null;
+    if (batched) {
+      ehs.data.set(text.uncond!, 0);
+      ehs.data.set(text.cond, text.cond.length);
+    } else {
+      ehs.data.set(text.cond);
+      if (guide) {
+        ehsUncond = new FloatFeed(ehsInfo.type, ehsDims);
+        ehsUncond.data.set(text.uncond!);
+        ehsUncond.sync();
+      }
+    }
+    ehs.sync();
+    const extra: Record<string, ort.Tensor> = {};
+    if (condInfo) {
+      const dim = Number(condInfo.shape[1] ?? 256);
+      const cond = new FloatFeed(condInfo.type, [B, dim]);
+      cond.data.set(guidanceScaleEmbedding(guidanceScale, dim));
+      extra[condInfo.name] = cond.sync();
+    }
+    const outName = unet.outputName('out_sample');
+    const guided = guide ? new Float32Array(n) : null;
+    // float16 outputs are converted into these instead of a fresh array each step.
+    const half = unet.output(outName).type === 'float16';
+    const outA = half ? new Float32Array(B * n) : undefined;
+    const outB = half && guide && !batched ? new Float32Array(n) : undefined;
+    // The tensors wrap buffers that are refilled in place, so the feed objects are built once.
+    const feeds: Record<string, ort.Tensor> = {
+      [sampleInfo.name]: sample.tensor,
+      [tsInfo.name]: timestep.tensor,
+      [ehsInfo.name]: ehs.tensor,
+      ...extra,
+    };
+    const uncondFeeds = ehsUncond ? { ...feeds, [ehsInfo.name]: ehsUncond.tensor } : null;
+
+    // Denoising loop.
+    const rng = createRng(req.seed);
+    let latents = rng.normal(n);
+    const sigma0 = scheduler.initNoiseSigma;
+    for (let i = 0; i < n; i++) latents[i] = latents[i]! * sigma0;
+    const tUnet = now();
+    for (let s = 0; s < steps; s++) {
+      signal?.throwIfAborted();
+      const x = scheduler.scaleModelInput(latents, s);
+      sample.data.set(x, 0);
+      if (batched) sample.data.set(x, n);
+      sample.sync();
+      timestep.fill(scheduler.timesteps[s]!);
+      let noise: Float32Array;
+      if (!guide) {
+        noise = readFloats((await unet.run(feeds, [outName]))[outName]!, outA);
+      } else {
+        let u: Float32Array;
+        let c: Float32Array;
+        if (batched) {
+          const both = readFloats((await unet.run(feeds, [outName]))[outName]!, outA);
+          u = both.subarray(0, n);
+          c = both.subarray(n, 2 * n);
+        } else {
+          c = readFloats((await unet.run(feeds, [outName]))[outName]!, outA);
+          u = readFloats((await unet.run(uncondFeeds!, [outName]))[outName]!, outB);
+        }
+        const g = guided!;
+        for (let i = 0; i < n; i++) g[i] = u[i]! + guidanceScale * (c[i]! - u[i]!);
+        noise = g;
+      }
+      latents = scheduler.step(noise, s, latents, rng);
+      req.onStep?.({ step: s + 1, totalSteps: steps, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0 });
+    }
+    const unetMs = now() - tUnet;
+
+    // Decode.
+    signal?.throwIfAborted();
+    const tVae = now();
+    const vaeInfo = this.vae.input('latent_sample');
+    const z = new FloatFeed(vaeInfo.type, [1, 4, lh, lw]);
+    const inv = 1 / this.files.vaeScalingFactor;
+    for (let i = 0; i < n; i++) z.data[i] = latents[i]! * inv;
+    const vaeOut = this.vae.outputName('sample');
+    const decoded = (await this.vae.run({ [vaeInfo.name]: z.sync() }, [vaeOut]))[vaeOut]!;
+    const [, , H, W] = decoded.dims as [number, number, number, number];
+    const rgba = planarToRgba(readFloats(decoded), W, H);
+    const vaeMs = now() - tVae;
+    const image = await resizeRgba({ width: W, height: H, data: rgba }, req.width, req.height);
+
+    return {
+      image,
+      seed: req.seed,
+      steps,
+      guidanceScale,
+      negativePrompt,
+      scheduler: scheduler.name,
+      timings: { textEncoderMs, unetMs, unetMsPerStep: unetMs / steps, vaeMs, totalMs: now() - t0 },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vae.release()]);
+  }
+}
+
+/** Loads a diffusers-ONNX model directory (sessions are created here, once). */
+export function loadEngine(dir: string, opts: LoadEngineOptions = {}): Promise<Engine> {
+  return DiffusionEngine.load(dir, opts);
+}

@@ -1,0 +1,122 @@
+/**
+ * Writes a complete tiny model in the diffusers ONNX layout, and keeps one built under MENGTU_HOME for
+ * tests and benchmarks.
+ */
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { modelsDir } from '../home.js';
+import { textEncoderGraph, unetGraph, vaeDecoderGraph, type TinyGraphOptions } from './graphs.js';
+import { tinyTokenizerFiles } from './tokenizer-files.js';
+
+export interface TinyModelOptions extends TinyGraphOptions {
+  /** Pad token in tokenizer_config.json (`!` as SD-Turbo/SD 2.x; `<|endoftext|>` as SD 1.x). */
+  padToken?: '!' | '<|endoftext|>';
+}
+
+/** SD-Turbo's scheduler config (EulerDiscreteScheduler, trailing spacing). */
+export const TINY_SCHEDULER_CONFIG = {
+  _class_name: 'EulerDiscreteScheduler',
+  _diffusers_version: '0.24.0',
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  beta_start: 0.00085,
+  clip_sample: false,
+  interpolation_type: 'linear',
+  num_train_timesteps: 1000,
+  prediction_type: 'epsilon',
+  sample_max_value: 1.0,
+  set_alpha_to_one: false,
+  skip_prk_steps: true,
+  steps_offset: 1,
+  timestep_spacing: 'trailing',
+  timestep_type: 'discrete',
+  trained_betas: null,
+  use_karras_sigmas: false,
+} as const;
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function writeGraph(dir: string, g: { model: Uint8Array; externalData: Buffer | null }): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'model.onnx'), g.model);
+  if (g.externalData) await writeFile(path.join(dir, 'model.onnx_data'), g.externalData);
+}
+
+/** Bumped whenever the generated graphs change, so a cached copy from an older mengtu is rebuilt. */
+export const TINY_MODEL_VERSION = 1;
+const VERSION_FILE = 'mengtu-tiny.json';
+
+export async function buildTinyModel(dir: string, opts: TinyModelOptions = {}): Promise<void> {
+  const tok = tinyTokenizerFiles(opts.padToken ?? '!');
+  const vocabSize = Object.keys(tok.vocab).length;
+  await mkdir(path.join(dir, 'tokenizer'), { recursive: true });
+  await mkdir(path.join(dir, 'scheduler'), { recursive: true });
+  await writeJson(path.join(dir, 'tokenizer', 'vocab.json'), tok.vocab);
+  await writeFile(path.join(dir, 'tokenizer', 'merges.txt'), tok.mergesTxt);
+  await writeJson(path.join(dir, 'tokenizer', 'tokenizer_config.json'), tok.tokenizerConfig);
+  await writeJson(path.join(dir, 'tokenizer', 'special_tokens_map.json'), tok.specialTokensMap);
+  await writeJson(path.join(dir, 'scheduler', 'scheduler_config.json'), TINY_SCHEDULER_CONFIG);
+  await writeGraph(path.join(dir, 'text_encoder'), textEncoderGraph(vocabSize, opts));
+  await writeGraph(path.join(dir, 'unet'), unetGraph(opts));
+  await writeGraph(path.join(dir, 'vae_decoder'), vaeDecoderGraph(opts));
+  await writeJson(path.join(dir, 'vae_decoder', 'config.json'), {
+    _class_name: 'AutoencoderKL',
+    latent_channels: 4,
+    scaling_factor: 0.18215,
+  });
+  await writeJson(path.join(dir, 'model_index.json'), {
+    _class_name: 'OnnxStableDiffusionPipeline',
+    _diffusers_version: '0.24.0',
+    feature_extractor: [null, null],
+    requires_safety_checker: false,
+    safety_checker: [null, null],
+    scheduler: ['diffusers', 'EulerDiscreteScheduler'],
+    text_encoder: ['diffusers', 'OnnxRuntimeModel'],
+    tokenizer: ['transformers', 'CLIPTokenizer'],
+    unet: ['diffusers', 'OnnxRuntimeModel'],
+    vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
+    vae_encoder: [null, null],
+  });
+  // Written last: its presence means the model is complete.
+  await writeJson(path.join(dir, VERSION_FILE), { version: TINY_MODEL_VERSION, options: opts });
+}
+
+async function builtVersion(dir: string): Promise<number | null> {
+  try {
+    const v = JSON.parse(await readFile(path.join(dir, VERSION_FILE), 'utf8')) as { version?: unknown };
+    return typeof v.version === 'number' ? v.version : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `<models>/tiny`, built on first use (or when an older mengtu built it): into a temp dir, then renamed
+ * into place, so readers never see half a model.
+ */
+export async function ensureTinyModel(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const dir = path.join(modelsDir(env), 'tiny');
+  if ((await builtVersion(dir)) === TINY_MODEL_VERSION) return dir;
+  const parent = path.dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const tmp = await mkdtemp(path.join(parent, '.tiny-'));
+  try {
+    await buildTinyModel(tmp, { externalUnetData: true });
+    if ((await builtVersion(dir)) === TINY_MODEL_VERSION) return dir; // another process finished first
+    // An outdated copy is moved aside first (rename cannot replace a non-empty directory).
+    const stale = `${tmp}-stale`;
+    await rename(dir, stale).then(
+      () => rm(stale, { recursive: true, force: true }),
+      () => undefined,
+    );
+    await rename(tmp, dir);
+  } catch (err) {
+    // Another process won the race: its copy is complete.
+    if ((await builtVersion(dir)) !== TINY_MODEL_VERSION) throw err;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}

@@ -1,0 +1,89 @@
+/**
+ * Prompt rewrite (use_pre_llm). With use_pre_llm the prompt is expanded — by the configured LLM when
+ * there is one, else (or when it fails, times out or drops quoted text) by the deterministic rules.
+ * Without it nothing is expanded, but Chinese is still translated for the English-only text encoder.
+ */
+import type { Log } from '../types.js';
+import { expandPrompt } from './expand.js';
+import { llmConfigFromEnv, llmExpand, LlmRewriteError, type LlmConfig } from './llm.js';
+import { preservesQuotes } from './quoted.js';
+import { hasChinese, translatePrompt } from './translate.js';
+import type { SubjectType } from './subject.js';
+
+export interface RewriteOptions {
+  usePreLlm: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RewriteResult {
+  /** The rewritten prompt (echoed as rephraser_result); "" when use_pre_llm is off. */
+  rephraser: string;
+  /** Same text as `rephraser` (echoed as llm_result); "" when use_pre_llm is off. */
+  llmResult: string;
+  /** English rendering of the original prompt when it was Chinese (translate_prompt), else "". */
+  translated: string;
+  /** What the diffusion model is asked for. */
+  modelPrompt: string;
+  source: 'rules' | 'llm' | 'none';
+  /** Subject type the rules detected (rules source only). */
+  subject?: SubjectType;
+  /** Why the LLM was not used although configured. */
+  fallbackReason?: string;
+}
+
+export interface PromptRewriter {
+  rewrite(prompt: string, opts: RewriteOptions): Promise<RewriteResult>;
+  /** Whether an LLM endpoint is configured. */
+  readonly llmEnabled: boolean;
+}
+
+export interface PromptRewriterOptions {
+  /** LLM endpoint; default from MENGTU_LLM_* env. `null` disables the LLM. */
+  llm?: LlmConfig | null;
+  env?: NodeJS.ProcessEnv;
+  log?: Log;
+}
+
+export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRewriter {
+  const llm = opts.llm === undefined ? llmConfigFromEnv(opts.env ?? process.env) : (opts.llm ?? undefined);
+  const log = opts.log;
+
+  function byRules(prompt: string, translated: string, fallbackReason?: string): RewriteResult {
+    const { text, subject } = expandPrompt(prompt, translated);
+    return {
+      rephraser: text,
+      llmResult: text,
+      translated,
+      modelPrompt: text,
+      source: 'rules',
+      subject,
+      ...(fallbackReason ? { fallbackReason } : {}),
+    };
+  }
+
+  async function rewrite(prompt: string, ro: RewriteOptions): Promise<RewriteResult> {
+    const translated = translatePrompt(prompt);
+    if (!ro.usePreLlm) {
+      return { rephraser: '', llmResult: '', translated, modelPrompt: translated || prompt, source: 'none' };
+    }
+    if (!llm) return byRules(prompt, translated);
+
+    let reason: string;
+    try {
+      const out = await llmExpand(prompt, llm, ro.signal);
+      if (preservesQuotes(prompt, out)) {
+        // The LLM is asked for English; translate any Chinese it left outside quotes anyway.
+        const modelPrompt = hasChinese(out) ? translatePrompt(out) || out : out;
+        return { rephraser: out, llmResult: out, translated, modelPrompt, source: 'llm' };
+      }
+      reason = 'quoted-text-changed';
+    } catch (err) {
+      if (err instanceof LlmRewriteError && err.reason === 'aborted') throw err;
+      reason = err instanceof LlmRewriteError ? `${err.reason}: ${err.message}` : `error: ${String(err)}`;
+    }
+    log?.warn({ reason }, 'prompt rewrite: LLM result not used, falling back to rules');
+    return byRules(prompt, translated, reason);
+  }
+
+  return { rewrite, llmEnabled: llm !== undefined };
+}

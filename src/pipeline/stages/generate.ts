@@ -1,0 +1,33 @@
+/** Runs the diffusion engine at the requested render size and records what it actually used. */
+import type { Stage } from '../types.js';
+import type { StepInfo } from '../../engine/types.js';
+
+export interface GenerateStageOptions {
+  onStep?: (requestId: string, info: StepInfo) => void;
+  onTimings?: (t: { textEncoderMs: number; unetMs: number; vaeMs: number; totalMs: number }) => void;
+}
+
+export function generateStage(opts: GenerateStageOptions = {}): Stage {
+  return {
+    name: 'generate',
+    async run(job, ctx) {
+      const out = await ctx.engine.generate({
+        prompt: job.modelPrompt,
+        ...(job.negativePrompt ? { negativePrompt: job.negativePrompt } : {}),
+        width: job.request.width,
+        height: job.request.height,
+        seed: job.seed,
+        ...(job.scheduler ? { scheduler: job.scheduler } : {}),
+        ...(opts.onStep ? { onStep: (info: StepInfo) => opts.onStep!(job.requestId, info) } : {}),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      job.image = out.image;
+      job.steps = out.steps;
+      job.guidanceScale = out.guidanceScale;
+      job.negativePrompt = out.negativePrompt;
+      job.scheduler = out.scheduler;
+      opts.onTimings?.(out.timings);
+      return job;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Owns the loaded model: resolves (and on first start pulls) it, loads it once, and reports readiness for
+ * /readyz. Requests before the engine is ready get 50501 rather than waiting without bound.
+ */
+import type { Logger } from 'pino';
+import { CvError } from '../contract/errors.js';
+import { loadEngine } from '../engine/index.js';
+import { resolveModel } from '../engine/registry.js';
+import type { Engine } from '../engine/types.js';
+
+export type EngineState = 'idle' | 'pulling' | 'loading' | 'ready' | 'failed' | 'closed';
+
+export interface EngineHostOptions {
+  model: string;
+  pull: boolean;
+  threads: number;
+  executionProvider: 'cpu' | 'cuda';
+  log: Logger;
+}
+
+export class EngineHost {
+  state: EngineState = 'idle';
+  detail = '';
+  private loaded: Engine | null = null;
+  private loading: Promise<Engine> | null = null;
+
+  constructor(private readonly opts: EngineHostOptions) {}
+
+  get ready(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Starts loading (idempotent); resolves when ready, rejects when it failed. */
+  load(): Promise<Engine> {
+    this.loading ??= this.doLoad();
+    return this.loading;
+  }
+
+  private async doLoad(): Promise<Engine> {
+    const { log } = this.opts;
+    try {
+      this.state = 'pulling';
+      this.detail = `resolving model ${this.opts.model}`;
+      const model = await resolveModel(this.opts.model, {
+        pull: this.opts.pull,
+        log: (msg: string) => log.info({ model: this.opts.model }, msg),
+      });
+      this.state = 'loading';
+      this.detail = `loading ${model.dir}`;
+      const t0 = performance.now();
+      const engine = await loadEngine(model.dir, {
+        name: model.name,
+        threads: this.opts.threads,
+        executionProvider: this.opts.executionProvider,
+        defaults: model.defaults,
+      });
+      log.info({ model: model.name, dir: model.dir, ms: Math.round(performance.now() - t0) }, 'engine ready');
+      this.loaded = engine;
+      this.state = 'ready';
+      this.detail = model.name;
+      return engine;
+    } catch (err) {
+      this.state = 'failed';
+      this.detail = err instanceof Error ? err.message : String(err);
+      log.error({ err, model: this.opts.model }, `engine failed to load: ${this.detail}`);
+      throw err;
+    }
+  }
+
+  /** The engine, or 50501 while it is not ready. */
+  engine(): Engine {
+    if (this.loaded && this.state === 'ready') return this.loaded;
+    throw new CvError(50501, undefined, { logDetail: `engine not ready (${this.state}: ${this.detail})` });
+  }
+
+  async close(): Promise<void> {
+    this.state = 'closed';
+    const e = this.loaded;
+    this.loaded = null;
+    if (e) await e.close();
+  }
+}

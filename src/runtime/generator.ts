@@ -1,0 +1,86 @@
+/**
+ * The in-process job service: a bounded queue in front of the engine, the pipeline stages, and delivery
+ * (base64 or signed URLs). Used by the gateway and by `mengtu generate`.
+ */
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import type { CVProcessRequest } from '../contract/cvprocess.js';
+import { CvError } from '../contract/errors.js';
+import { buildCVProcessData, type CVProcessData } from '../contract/response.js';
+import { newJob, runPipeline, type StageObserver } from '../pipeline/runner.js';
+import type { Job, Log, Stage } from '../pipeline/types.js';
+import type { EngineHost } from './engine-host.js';
+
+export interface DeliveredImages {
+  base64: string[];
+  urls: string[] | null;
+}
+
+export type Deliver = (job: Job, returnUrl: boolean) => Promise<DeliveredImages>;
+
+export interface GeneratorOptions {
+  host: EngineHost;
+  stages: readonly Stage[];
+  deliver: Deliver;
+  workers: number;
+  maxQueue: number;
+  srUpscaler: () => string;
+  log: Logger;
+  observeStage?: StageObserver;
+}
+
+export interface SubmitMeta {
+  requestId: string;
+  accessKey: string;
+  signal?: AbortSignal;
+  log?: Log;
+}
+
+export class Generator {
+  private readonly queue: PQueue;
+
+  constructor(private readonly opts: GeneratorOptions) {
+    this.queue = new PQueue({ concurrency: opts.workers });
+  }
+
+  /** Jobs waiting (not yet running). */
+  get waiting(): number {
+    return this.queue.size;
+  }
+
+  get running(): number {
+    return this.queue.pending;
+  }
+
+  /** Runs the whole pipeline for one request; refuses with 50430 when the queue is full. */
+  async submit(request: CVProcessRequest, meta: SubmitMeta): Promise<{ job: Job; data: CVProcessData }> {
+    const engine = this.opts.host.engine();
+    if (this.queue.size >= this.opts.maxQueue) {
+      throw new CvError(50430, undefined, { logDetail: `engine queue full (${this.queue.size} waiting)` });
+    }
+    const log = meta.log ?? this.opts.log;
+    const job = await this.queue.add(
+      () =>
+        runPipeline(newJob(request, meta.requestId), this.opts.stages, { engine, log, ...(meta.signal ? { signal: meta.signal } : {}) }, this.opts.observeStage),
+    );
+    const delivered = await this.opts.deliver(job, request.return_url);
+    const data = buildCVProcessData(job, {
+      base64: delivered.base64,
+      urls: delivered.urls,
+      appKey: meta.accessKey,
+      srUpscaler: request.use_sr ? this.opts.srUpscaler() : '',
+      createdAt: new Date(),
+    });
+    log.info({ seed: job.seed, stage_ms: roundAll(job.stageMs), size: `${job.outputWidth}x${job.outputHeight}` }, 'job done');
+    return { job, data };
+  }
+
+  /** Waits for running and queued jobs (graceful shutdown). */
+  async drain(): Promise<void> {
+    await this.queue.onIdle();
+  }
+}
+
+function roundAll(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+}

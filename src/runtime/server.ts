@@ -1,0 +1,96 @@
+/** Assembles and starts the server on embedded defaults: local files, in-process queue. */
+import type { FastifyInstance } from 'fastify';
+import { mkdir } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import { buildApp } from '../gateway/app.js';
+import { loadKeyStore } from '../gateway/keys.js';
+import { createMetrics } from '../gateway/metrics.js';
+import { createStages } from '../pipeline/stages/index.js';
+import type { Config } from './config.js';
+import { EngineHost } from './engine-host.js';
+import { Generator } from './generator.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  host: EngineHost;
+  generator: Generator;
+  url: string;
+  /** Stops accepting, finishes in-flight requests, unloads the engine. */
+  close(): Promise<void>;
+}
+
+export function createLogger(cfg: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: cfg.logLevel, base: { service: 'mengtu' } });
+}
+
+export async function startServer(cfg: Config, logger: Logger = createLogger(cfg), opts: { now?: () => Date } = {}): Promise<RunningServer> {
+  await mkdir(cfg.dataDir, { recursive: true });
+  const { store: keys, generated } = await loadKeyStore(cfg.dataDir);
+  if (generated) {
+    // Printed once, on the first start: the secret is only stored in the data dir afterwards.
+    process.stderr.write(
+      `\nmengtu: generated an access key pair (stored in ${cfg.dataDir}/keys.json, mode 0600)\n` +
+        `  AccessKeyId:     ${generated.accessKeyId}\n  SecretAccessKey: ${generated.secretAccessKey}\n\n`,
+    );
+  }
+  if (!cfg.auth) logger.warn('authentication is OFF (--no-auth / MENGTU_AUTH=0): anyone who can reach this port can generate');
+
+  const metrics = createMetrics();
+  const host = new EngineHost({
+    model: cfg.model,
+    pull: cfg.pullOnStart,
+    threads: cfg.threads,
+    executionProvider: cfg.executionProvider,
+    log: logger,
+  });
+  const stages = createStages({
+    generate: {
+      onTimings: (t) => {
+        metrics.engineSeconds.observe({ phase: 'text_encoder' }, t.textEncoderMs / 1000);
+        metrics.engineSeconds.observe({ phase: 'unet' }, t.unetMs / 1000);
+        metrics.engineSeconds.observe({ phase: 'vae' }, t.vaeMs / 1000);
+        metrics.engineSeconds.observe({ phase: 'total' }, t.totalMs / 1000);
+      },
+    },
+  });
+  const generator = new Generator({
+    host,
+    stages,
+    workers: cfg.workers,
+    maxQueue: cfg.maxQueue,
+    log: logger,
+    srUpscaler: () => 'lanczos',
+    observeStage: (stage, ms) => metrics.stageSeconds.observe({ stage }, ms / 1000),
+    deliver: async (job) => ({ base64: job.encoded.map((b) => b.toString('base64')), urls: null }),
+  });
+  const app = buildApp({
+    generator,
+    host,
+    keys,
+    metrics,
+    logger,
+    auth: cfg.auth,
+    region: cfg.region,
+    service: cfg.service,
+    maxSkewMs: cfg.maxSkewSeconds * 1000,
+    bodyLimitBytes: cfg.bodyLimitBytes,
+    limits: { qps: cfg.qps, concurrency: cfg.concurrency, ...(cfg.burst > 0 ? { burst: cfg.burst } : {}) },
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  const address = await app.listen({ host: cfg.host, port: cfg.port });
+  logger.info({ url: address, model: cfg.model, dataDir: cfg.dataDir }, 'mengtu listening');
+  // Loading runs in the background so /healthz answers at once and /readyz reports progress.
+  host.load().catch(() => undefined);
+
+  return {
+    app,
+    host,
+    generator,
+    url: address,
+    async close() {
+      await app.close();
+      await generator.drain();
+      await host.close();
+    },
+  };
+}

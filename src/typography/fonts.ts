@@ -1,0 +1,150 @@
+/**
+ * Fonts come from @fontsource npm packages (SIL OFL 1.1), installed with the app: nothing is downloaded
+ * at run time. The CJK packages ship one woff2 file per unicode-range slice; every slice of a family is
+ * registered under one alias so the canvas sees one family. Registration is lazy, once per family.
+ */
+import { GlobalFonts, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import * as fontkit from 'fontkit';
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { FaceId, MeasureText } from './types.js';
+
+export type FamilyKey =
+  | 'noto-sans'
+  | 'noto-sans-bold'
+  | 'noto-serif'
+  | 'noto-serif-bold'
+  | 'ma-shan-zheng'
+  | 'zhi-mang-xing'
+  | 'zcool-kuaile'
+  | 'pacifico'
+  | 'playfair'
+  | 'playfair-bold'
+  | 'bebas-neue'
+  | 'inter'
+  | 'inter-bold';
+
+export interface FamilySpec {
+  /** The name registered with the canvas; prefixed so it can't clash with system fonts. */
+  alias: string;
+  /** The npm package the files come from. */
+  pkg: string;
+  /** Which files of the package's files/ folder belong to this family (one weight, normal style). */
+  files: RegExp;
+}
+
+const CJK_SLICES = (weight: number): RegExp => new RegExp(`-(?:\\d+|latin)-${weight}-normal\\.woff2$`);
+const LATIN = (weight: number): RegExp => new RegExp(`-(?:latin|latin-ext)-${weight}-normal\\.woff2$`);
+
+export const FAMILIES: Record<FamilyKey, FamilySpec> = {
+  'noto-sans': { alias: 'mt Noto Sans SC', pkg: '@fontsource/noto-sans-sc', files: CJK_SLICES(400) },
+  'noto-sans-bold': { alias: 'mt Noto Sans SC Bold', pkg: '@fontsource/noto-sans-sc', files: CJK_SLICES(700) },
+  'noto-serif': { alias: 'mt Noto Serif SC', pkg: '@fontsource/noto-serif-sc', files: CJK_SLICES(400) },
+  'noto-serif-bold': { alias: 'mt Noto Serif SC Bold', pkg: '@fontsource/noto-serif-sc', files: CJK_SLICES(700) },
+  'ma-shan-zheng': { alias: 'mt Ma Shan Zheng', pkg: '@fontsource/ma-shan-zheng', files: CJK_SLICES(400) },
+  'zhi-mang-xing': { alias: 'mt Zhi Mang Xing', pkg: '@fontsource/zhi-mang-xing', files: /-chinese-simplified-400-normal\.woff2$|-latin-400-normal\.woff2$/ },
+  'zcool-kuaile': { alias: 'mt ZCOOL KuaiLe', pkg: '@fontsource/zcool-kuaile', files: /-chinese-simplified-400-normal\.woff2$|-latin-400-normal\.woff2$/ },
+  pacifico: { alias: 'mt Pacifico', pkg: '@fontsource/pacifico', files: LATIN(400) },
+  playfair: { alias: 'mt Playfair Display', pkg: '@fontsource/playfair-display', files: LATIN(400) },
+  'playfair-bold': { alias: 'mt Playfair Display Bold', pkg: '@fontsource/playfair-display', files: LATIN(700) },
+  'bebas-neue': { alias: 'mt Bebas Neue', pkg: '@fontsource/bebas-neue', files: LATIN(400) },
+  inter: { alias: 'mt Inter', pkg: '@fontsource/inter', files: LATIN(400) },
+  'inter-bold': { alias: 'mt Inter Bold', pkg: '@fontsource/inter', files: LATIN(700) },
+};
+
+/**
+ * Each face is a fallback chain: the canvas takes every glyph from the first family that has it.
+ * Every chain ends in Noto Sans SC, which covers GB 2312 and ASCII, so nothing renders as tofu.
+ */
+export const FACES: Record<FaceId, FamilyKey[]> = {
+  sans: ['inter', 'noto-sans', 'noto-serif'],
+  'sans-bold': ['inter-bold', 'noto-sans-bold', 'noto-sans'],
+  serif: ['playfair', 'noto-serif', 'noto-sans'],
+  'serif-bold': ['playfair-bold', 'noto-serif-bold', 'noto-sans-bold', 'noto-sans'],
+  brush: ['ma-shan-zheng', 'noto-serif-bold', 'noto-sans'],
+  handwriting: ['zhi-mang-xing', 'ma-shan-zheng', 'noto-sans'],
+  rounded: ['zcool-kuaile', 'noto-sans-bold', 'noto-sans'],
+  script: ['pacifico', 'zhi-mang-xing', 'noto-sans'],
+  display: ['bebas-neue', 'noto-sans-bold', 'noto-sans'],
+};
+
+export class FontFilesMissingError extends Error {
+  constructor(readonly family: FamilyKey, readonly pkg: string) {
+    super(`font files for ${family} not found: is ${pkg} installed?`);
+    this.name = 'FontFilesMissingError';
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+/** The woff2 files that make up one family. */
+export function familyFiles(key: FamilyKey): string[] {
+  const spec = FAMILIES[key];
+  let dir: string;
+  try {
+    // @fontsource packages export ./LICENSE explicitly, which gives us the package directory.
+    dir = join(dirname(require.resolve(`${spec.pkg}/LICENSE`)), 'files');
+  } catch {
+    throw new FontFilesMissingError(key, spec.pkg);
+  }
+  const files = readdirSync(dir)
+    .filter((f) => spec.files.test(f))
+    .map((f) => join(dir, f));
+  if (files.length === 0) throw new FontFilesMissingError(key, spec.pkg);
+  return files;
+}
+
+const registered = new Set<FamilyKey>();
+
+export function ensureFamily(key: FamilyKey): void {
+  if (registered.has(key)) return;
+  for (const f of familyFiles(key)) GlobalFonts.registerFromPath(f, FAMILIES[key].alias);
+  registered.add(key);
+}
+
+export function ensureFace(face: FaceId): void {
+  for (const k of FACES[face]) ensureFamily(k);
+}
+
+/** A CSS font shorthand naming the whole chain. Weight is baked into each alias. */
+export function fontString(face: FaceId, size: number): string {
+  ensureFace(face);
+  return `${size}px ${FACES[face].map((k) => `"${FAMILIES[k].alias}"`).join(', ')}`;
+}
+
+const coverage = new Map<FamilyKey, Set<number>>();
+
+/** Code points a family has glyphs for, read from the cmap of every file (fontkit reads woff2 offline). */
+export function familyCoverage(key: FamilyKey): Set<number> {
+  const hit = coverage.get(key);
+  if (hit) return hit;
+  const set = new Set<number>();
+  for (const f of familyFiles(key)) {
+    const font = fontkit.openSync(f);
+    const fonts = 'fonts' in font ? font.fonts : [font];
+    for (const one of fonts) for (const cp of one.characterSet) set.add(cp);
+  }
+  coverage.set(key, set);
+  return set;
+}
+
+/** Characters of `text` that no family of the face's chain can draw (whitespace ignored). */
+export function missingGlyphs(text: string, face: FaceId): string[] {
+  const missing: string[] = [];
+  for (const ch of new Set(text)) {
+    if (/\s/.test(ch)) continue;
+    const cp = ch.codePointAt(0) ?? 0;
+    if (!FACES[face].some((k) => familyCoverage(k).has(cp))) missing.push(ch);
+  }
+  return missing;
+}
+
+let measureCtx: SKRSContext2D | undefined;
+
+/** Text width with the real fonts, for layout. */
+export const canvasMeasure: MeasureText = (text, fontSize, face) => {
+  measureCtx ??= createCanvas(8, 8).getContext('2d');
+  measureCtx.font = fontString(face, fontSize);
+  return measureCtx.measureText(text).width;
+};

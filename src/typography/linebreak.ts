@@ -1,0 +1,107 @@
+/**
+ * Line breaking for mixed Chinese/English text. Chinese may break between any two characters except
+ * where kinsoku (禁则) forbids: no line starts with closing punctuation and none ends with opening
+ * punctuation. English breaks at spaces; a word longer than a whole line is split with a hyphen.
+ */
+
+/** Must not start a line (or a column). */
+export const NO_START = new Set([...'，。！？、；：）」』”’》〉】〕〗｝…‥·・ー々〻ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ%‰℃,.!?;:)]}\'"〞']);
+/** Must not end a line (or a column). */
+export const NO_END = new Set([...'（「『“‘《〈【〔〖｛([{〝$￥¥']);
+
+const CJK_CHAR = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f\u2018-\u201d\u2026]/u;
+
+interface Atom {
+  text: string;
+  /** A space separated this atom from the previous one (dropped when a line breaks here). */
+  space: boolean;
+  /** A run of non-CJK characters: may be force-split with a hyphen if it cannot fit alone. */
+  word: boolean;
+}
+
+/** Splits one paragraph into unbreakable atoms, then glues kinsoku characters to their neighbours. */
+export function atomise(text: string, everyChar = false): Atom[] {
+  const raw: Atom[] = [];
+  let space = false;
+  let word = '';
+  const flush = (): void => {
+    if (word) raw.push({ text: word, space, word: true });
+    if (word) space = false;
+    word = '';
+  };
+  for (const ch of text) {
+    if (/\s/.test(ch)) {
+      flush();
+      space = raw.length > 0;
+    } else if (everyChar || CJK_CHAR.test(ch)) {
+      flush();
+      raw.push({ text: ch, space, word: false });
+      space = false;
+    } else {
+      word += ch;
+    }
+  }
+  flush();
+  const out: Atom[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const a = { ...raw[i]! };
+    const prev = out[out.length - 1];
+    // Closing punctuation rides with what precedes it; so does anything after an opening mark.
+    if (prev && !a.space && (NO_START.has([...a.text][0] ?? '') || NO_END.has([...prev.text].pop() ?? ''))) {
+      prev.text += a.text;
+      prev.word = prev.word && a.word;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/** Splits a word too long for any line into hyphenated pieces that each fit (at least one char each). */
+function splitWord(word: string, maxWidth: number, measure: (s: string) => number): string[] {
+  const chars = [...word];
+  const pieces: string[] = [];
+  let cur = '';
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    const next = chars[i + 1];
+    const hyphen = next !== undefined && /\p{L}/u.test(ch) && /\p{L}/u.test(next) ? '-' : '';
+    if (cur && measure(cur + ch + hyphen) > maxWidth) {
+      const prevCh = [...cur].pop() ?? '';
+      pieces.push(cur + (/\p{L}/u.test(prevCh) && /\p{L}/u.test(ch) ? '-' : ''));
+      cur = ch;
+    } else {
+      cur += ch;
+    }
+  }
+  if (cur) pieces.push(cur);
+  return pieces;
+}
+
+/**
+ * Greedy line filling. `measure` gives the width of a candidate line; explicit "\n" always breaks.
+ * Returns the lines; a line may still be wider than `maxWidth` when a single unbreakable atom is.
+ */
+export function breakLines(text: string, maxWidth: number, measure: (s: string) => number, opts: { everyChar?: boolean } = {}): string[] {
+  const lines: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const atom of atomise(para, opts.everyChar)) {
+      const candidate = line === '' ? atom.text : line + (atom.space ? ' ' : '') + atom.text;
+      if (measure(candidate) <= maxWidth) {
+        line = candidate;
+        continue;
+      }
+      if (line !== '') lines.push(line);
+      if (atom.word && [...atom.text].length > 1 && measure(atom.text) > maxWidth) {
+        const pieces = splitWord(atom.text, maxWidth, measure);
+        lines.push(...pieces.slice(0, -1));
+        line = pieces[pieces.length - 1] ?? '';
+      } else {
+        line = atom.text;
+      }
+    }
+    lines.push(line);
+  }
+  return lines;
+}

@@ -1,0 +1,46 @@
+/** Size words → the four size classes layout understands. */
+import type { TextSize } from '../types.js';
+
+export const ZH_SIZES: ReadonlyArray<readonly [string, TextSize]> = [
+  ['副标题', 'medium'],
+  ['大标题', 'title'],
+  ['主标题', 'title'],
+  ['标题', 'title'],
+  ['超大', 'title'],
+  ['巨大', 'title'],
+  ['特大', 'title'],
+  ['大大的', 'large'],
+  ['很大', 'large'],
+  ['大号', 'large'],
+  ['大字', 'large'],
+  ['粗大', 'large'],
+  ['醒目', 'large'],
+  ['中号', 'medium'],
+  ['小小的', 'small'],
+  ['很小', 'small'],
+  ['小号', 'small'],
+  ['小字', 'small'],
+  ['细小', 'small'],
+  ['落款', 'small'],
+];
+
+export const EN_SIZES: ReadonlyArray<readonly [string, TextSize]> = [
+  ['subtitle', 'medium'],
+  ['sub-title', 'medium'],
+  ['subheading', 'medium'],
+  ['headline', 'title'],
+  ['heading', 'title'],
+  ['title', 'title'],
+  ['huge', 'title'],
+  ['giant', 'title'],
+  ['massive', 'title'],
+  ['large', 'large'],
+  ['big', 'large'],
+  ['prominent', 'large'],
+  ['medium', 'medium'],
+  ['caption', 'small'],
+  ['tagline', 'small'],
+  ['small', 'small'],
+  ['tiny', 'small'],
+  ['fine print', 'small'],
+];

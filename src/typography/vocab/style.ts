@@ -1,0 +1,60 @@
+/** Style words → style tags. Effects (neon, outline, 3d) combine with a face-giving style. */
+import type { TextStyle } from '../types.js';
+
+export const ZH_STYLES: ReadonlyArray<readonly [string, TextStyle]> = [
+  ['手写', 'handwritten'],
+  ['涂鸦', 'handwritten'],
+  ['手绘', 'handwritten'],
+  ['书法', 'brush'],
+  ['毛笔', 'brush'],
+  ['楷体', 'brush'],
+  ['行书', 'brush'],
+  ['草书', 'brush'],
+  ['宋体', 'serif'],
+  ['衬线', 'serif'],
+  ['黑体', 'bold'],
+  ['粗体', 'bold'],
+  ['加粗', 'bold'],
+  ['圆体', 'rounded'],
+  ['卡通', 'rounded'],
+  ['可爱', 'rounded'],
+  ['霓虹', 'neon'],
+  ['发光', 'neon'],
+  ['描边', 'outline'],
+  ['空心', 'outline'],
+  ['立体', '3d'],
+  ['3D', '3d'],
+];
+
+export const EN_STYLES: ReadonlyArray<readonly [string, TextStyle]> = [
+  ['handwritten', 'handwritten'],
+  ['handwriting', 'handwritten'],
+  ['hand-written', 'handwritten'],
+  ['hand lettered', 'handwritten'],
+  ['graffiti', 'handwritten'],
+  ['calligraphy', 'brush'],
+  ['calligraphic', 'brush'],
+  ['brush', 'brush'],
+  ['cursive', 'script'],
+  ['script', 'script'],
+  ['sans-serif', 'sans'],
+  ['sans serif', 'sans'],
+  ['sans', 'sans'],
+  ['serif', 'serif'],
+  ['elegant', 'serif'],
+  ['bold', 'bold'],
+  ['rounded', 'rounded'],
+  ['bubbly', 'rounded'],
+  ['cute', 'rounded'],
+  ['condensed', 'display'],
+  ['display', 'display'],
+  ['neon', 'neon'],
+  ['glowing', 'neon'],
+  ['outlined', 'outline'],
+  ['outline', 'outline'],
+  ['3d', '3d'],
+  ['three-dimensional', '3d'],
+];
+
+export const ZH_VERTICAL = ['竖排', '竖向', '竖写', '竖着', '纵向', '直排'];
+export const EN_VERTICAL = ['vertical', 'vertically'];

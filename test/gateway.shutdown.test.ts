@@ -1,0 +1,69 @@
+/** SIGTERM with a request in flight: the request completes with 200, then the process exits 0. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signRequest } from '../src/client/index.js';
+import { TEST_AK, TEST_SK, testHome } from './helpers/server.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+test('graceful shutdown finishes the in-flight request before exiting', { timeout: 120_000 }, async () => {
+  const home = await testHome();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-data-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', 'tiny', '--port', '0', '--data-dir', dataDir], {
+    cwd: root,
+    env: { ...process.env, MENGTU_HOME: home, MENGTU_ACCESS_KEYS: `${TEST_AK}:${TEST_SK}`, MENGTU_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let url = '';
+  let ready = false;
+  let sawRequest = false;
+  const waiters: Array<() => void> = [];
+  child.stdout.setEncoding('utf8');
+  let buf = '';
+  child.stdout.on('data', (chunk: string) => {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf('\n')) !== -1) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      lines.push(line);
+      try {
+        const rec = JSON.parse(line) as { msg?: string; url?: string };
+        if (rec.msg === 'mengtu listening' && rec.url) url = rec.url;
+        if (rec.msg === 'engine ready') ready = true;
+        if (rec.msg === 'incoming request') sawRequest = true;
+      } catch {
+        /* not JSON */
+      }
+      waiters.splice(0).forEach((w) => w());
+    }
+  });
+  const until = async (cond: () => boolean): Promise<void> => {
+    while (!cond()) await new Promise<void>((r) => waiters.push(r));
+  };
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+
+  await until(() => url !== '' && ready);
+  const rawQuery = 'Action=CVProcess&Version=2022-08-31';
+  // A large output keeps the request busy long enough to signal mid-flight.
+  const body = JSON.stringify({ req_key: 'jimeng_high_aes_general_v21_L', prompt: 'harbour at night', width: 1024, height: 1024, seed: 9 });
+  const { headers } = signRequest({ accessKeyId: TEST_AK, secretAccessKey: TEST_SK, region: 'cn-north-1', service: 'cv' }, { method: 'POST', path: '/', rawQuery, body }, new Date());
+  const pending = fetch(`${url}/?${rawQuery}`, { method: 'POST', headers, body });
+  await until(() => sawRequest);
+  child.kill('SIGTERM');
+  const res = await pending;
+  assert.equal(res.status, 200);
+  const json = (await res.json()) as { code: number; data: { binary_data_base64: string[] } };
+  assert.equal(json.code, 10000);
+  assert.ok(json.data.binary_data_base64[0]!.length > 1000);
+  assert.equal(await exited, 0);
+  assert.ok(lines.some((l) => l.includes('shutting down')), 'logged the shutdown');
+  // After exit, the port no longer answers.
+  await assert.rejects(fetch(`${url}/healthz`));
+});

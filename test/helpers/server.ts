@@ -1,0 +1,29 @@
+/** Starts a real mengtu server on loopback with the tiny model, in a temp data dir and MENGTU_HOME. */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { loadConfig, type Config } from '../../src/runtime/config.js';
+import { startServer, type RunningServer } from '../../src/runtime/server.js';
+
+export const TEST_AK = 'AKLTtestaccesskey000000000000000001';
+export const TEST_SK = 'TlRZMVpXTmhaR1F0ZEdWemRDMXpaV055WlhRdE1EQXdNREF3TURBd01EQXdNQT09';
+
+let sharedHome: string | undefined;
+
+/** One MENGTU_HOME per test process so the tiny model is built once. */
+export async function testHome(): Promise<string> {
+  sharedHome ??= await mkdtemp(path.join(os.tmpdir(), 'mengtu-home-'));
+  process.env.MENGTU_HOME = sharedHome;
+  return sharedHome;
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}, opts: { now?: () => Date } = {}): Promise<RunningServer> {
+  await testHome();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-data-'));
+  process.env.MENGTU_ACCESS_KEYS = `${TEST_AK}:${TEST_SK}`;
+  const cfg = { ...loadConfig({ model: 'tiny', port: 0, dataDir, logLevel: 'silent', qps: 1000, concurrency: 100 }), ...overrides };
+  const server = await startServer(cfg, pino({ level: 'silent' }), opts);
+  await server.host.load();
+  return server;
+}
