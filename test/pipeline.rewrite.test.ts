@@ -8,6 +8,12 @@ import { detectSubject } from '../src/pipeline/rewrite/subject.js';
 import { CUES } from '../src/pipeline/rewrite/cues.js';
 import { LLM_SYSTEM_PROMPT } from '../src/pipeline/rewrite/llm.js';
 import { preservesQuotes, splitQuoted } from '../src/pipeline/rewrite/quoted.js';
+import { rewriteStage } from '../src/pipeline/rewrite/stage.js';
+import { newJob } from '../src/pipeline/runner.js';
+import type { CVProcessRequest } from '../src/contract/cvprocess.js';
+import type { StageContext } from '../src/pipeline/types.js';
+import { createTextRiskChecker } from '../src/safety/text-risk.js';
+import { CvError } from '../src/contract/errors.js';
 
 const rules = createPromptRewriter({ llm: null });
 
@@ -100,7 +106,7 @@ test('use_pre_llm off: no expansion, Chinese still translated for the model', as
 
 // ---- LLM path against a local OpenAI-compatible server ----
 
-type Mode = 'ok' | 'slow' | 'drop-quotes' | 'http-500' | 'chinese';
+type Mode = 'ok' | 'slow' | 'drop-quotes' | 'http-500' | 'chinese' | 'risky';
 interface Seen {
   auth?: string;
   body?: { model: string; messages: Array<{ role: string; content: string }> };
@@ -127,9 +133,10 @@ async function withLlmServer(fn: (base: string, setMode: (m: Mode) => void, seen
       };
       if (mode === 'ok') answer(`a festive poster with the title ${quote}, red lanterns, warm light, high quality`);
       else if (mode === 'drop-quotes') answer('a festive poster with the title "Happy New Year", red lanterns');
+      else if (mode === 'risky') answer(`a nude figure under ${quote}`);
       else if (mode === 'chinese') answer(`一只猫 ${quote}, cinematic`);
       else if (mode === 'http-500') res.writeHead(500).end('{"error":"boom"}');
-      else setTimeout(() => answer(`late ${quote}`), 1500);
+      else setTimeout(() => answer(`late ${quote}`), 4000);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -147,7 +154,7 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     const warnings: unknown[] = [];
     const log = { info() {}, debug() {}, error() {}, warn: (o: unknown) => void warnings.push(o) } as never;
     const rw = createPromptRewriter({
-      env: { MENGTU_LLM_BASE_URL: base, MENGTU_LLM_MODEL: 'test-model', MENGTU_LLM_API_KEY: 'k123', MENGTU_LLM_TIMEOUT_MS: '300' },
+      env: { MENGTU_LLM_BASE_URL: base, MENGTU_LLM_MODEL: 'test-model', MENGTU_LLM_API_KEY: 'k123', MENGTU_LLM_TIMEOUT_MS: '1000' },
       log,
     });
     assert.equal(rw.llmEnabled, true);
@@ -155,7 +162,7 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
 
     setMode('ok');
     const ok = await rw.rewrite(prompt, { usePreLlm: true });
-    assert.equal(ok.source, 'llm');
+    assert.equal(ok.source, 'llm', ok.fallbackReason ?? '');
     assert.equal(ok.rephraser, 'a festive poster with the title “新年快乐”, red lanterns, warm light, high quality');
     assert.equal(ok.llmResult, ok.rephraser);
     assert.equal(ok.modelPrompt, ok.rephraser);
@@ -177,7 +184,7 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     setMode('slow');
     const t0 = performance.now();
     const slow = await rw.rewrite(prompt, { usePreLlm: true });
-    assert.ok(performance.now() - t0 < 1200, 'timeout honoured');
+    assert.ok(performance.now() - t0 < 3000, 'timeout honoured');
     assert.equal(slow.source, 'rules');
     assert.match(slow.fallbackReason ?? '', /^timeout/);
     assert.equal(slow.rephraser, expectedRules.rephraser);
@@ -207,4 +214,31 @@ test('LLM unreachable falls back to rules', async () => {
   const r = await rw.rewrite('a red fox in the forest', { usePreLlm: true });
   assert.equal(r.source, 'rules');
   assert.match(r.fallbackReason ?? '', /^network/);
+});
+
+function request(prompt: string, usePreLlm: boolean): CVProcessRequest {
+  return { req_key: 'jimeng_high_aes_general_v21_L', prompt, seed: -1, width: 512, height: 512, use_pre_llm: usePreLlm, use_sr: false, return_url: false, logo_info: null };
+}
+const quietLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
+const ctx = { engine: undefined, log: quietLog } as unknown as StageContext;
+
+test('rewrite stage fills the job; rewritten text is screened (50512)', async () => {
+  const textRisk = createTextRiskChecker({ env: {} });
+  const stage = rewriteStage(rules, textRisk);
+  const on = await stage.run(newJob(request('一只猫在雪山下', true), 'r1'), ctx);
+  assert.ok(on.modelPrompt.startsWith('a cat, under snowy mountains, '));
+  assert.equal(on.rewrittenPrompt, on.modelPrompt);
+  assert.equal(on.translatedPrompt, 'a cat, under snowy mountains');
+  const off = await stage.run(newJob(request('一只猫在雪山下', false), 'r2'), ctx);
+  assert.equal(off.modelPrompt, 'a cat, under snowy mountains');
+  assert.equal(off.rewrittenPrompt, '');
+
+  await withLlmServer(async (base, setMode) => {
+    setMode('risky');
+    const llmStage = rewriteStage(createPromptRewriter({ llm: { baseUrl: base, model: 'm', timeoutMs: 2000 } }), textRisk);
+    await assert.rejects(
+      Promise.resolve(llmStage.run(newJob(request('标题“你好”', true), 'r3'), ctx)),
+      (e: unknown) => e instanceof CvError && e.code === 50512 && !e.message.includes('nude'),
+    );
+  });
 });

@@ -148,3 +148,14 @@ test('screening is fast', () => {
   const ms = (performance.now() - t0) / 200;
   assert.ok(ms < 20, `${ms} ms per 1000-char prompt`);
 });
+
+test('text risk stage screens the request prompt', async () => {
+  const { textRiskStage } = await import('../src/safety/stages.js');
+  const { newJob } = await import('../src/pipeline/runner.js');
+  const stage = textRiskStage(checker);
+  const req = (prompt: string) =>
+    newJob({ req_key: 'jimeng_high_aes_general_v21_L', prompt, seed: -1, width: 512, height: 512, use_pre_llm: false, use_sr: false, return_url: false, logo_info: null }, 'r');
+  const ctx = {} as Parameters<typeof stage.run>[1];
+  assert.equal((await stage.run(req('一只猫在雪山下'), ctx)).modelPrompt, '一只猫在雪山下');
+  await assert.rejects(Promise.resolve().then(() => stage.run(req('恐怖 袭击'), ctx)), (e: unknown) => e instanceof CvError && e.code === 50412);
+});

@@ -78,7 +78,7 @@ export function registerGenerateCommand(program: Command): void {
         maxQueue: 1,
         log,
         srUpscaler: () => 'lanczos',
-        deliver: async (job) => ({ base64: [], urls: null, ...{ _png: job.encoded } }),
+        deliver: async () => ({ base64: [], urls: null }),
       });
       try {
         await host.load();

@@ -91,6 +91,15 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     reply.header('X-Request-Id', req.id);
   });
 
+  // While shutting down, answers close their connection so keep-alive clients don't hold the exit open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
+
   app.setErrorHandler((err, req, reply) => {
     const code = (err as { code?: string }).code;
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, req, new CvError(50213), opts);

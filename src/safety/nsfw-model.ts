@@ -19,6 +19,9 @@ export const MODEL_INPUT_SIZE = 224;
 export type TfBackend = 'wasm' | 'cpu';
 
 const require = createRequire(import.meta.url);
+// Production mode: skips debug checks and the "install tfjs-node" banner (tfjs-node needs a native
+// download at install time, which this deployment does not allow).
+tf.env().set('PROD', true);
 let backendReady: Promise<void> | undefined;
 let backendName: TfBackend | undefined;
 

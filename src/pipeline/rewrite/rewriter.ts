@@ -13,6 +13,8 @@ import type { SubjectType } from './subject.js';
 export interface RewriteOptions {
   usePreLlm: boolean;
   signal?: AbortSignal;
+  /** Where to log an LLM fallback for this call (e.g. the request logger); default the rewriter's. */
+  log?: Log;
 }
 
 export interface RewriteResult {
@@ -46,7 +48,6 @@ export interface PromptRewriterOptions {
 
 export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRewriter {
   const llm = opts.llm === undefined ? llmConfigFromEnv(opts.env ?? process.env) : (opts.llm ?? undefined);
-  const log = opts.log;
 
   function byRules(prompt: string, translated: string, fallbackReason?: string): RewriteResult {
     const { text, subject } = expandPrompt(prompt, translated);
@@ -81,7 +82,7 @@ export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRe
       if (err instanceof LlmRewriteError && err.reason === 'aborted') throw err;
       reason = err instanceof LlmRewriteError ? `${err.reason}: ${err.message}` : `error: ${String(err)}`;
     }
-    log?.warn({ reason }, 'prompt rewrite: LLM result not used, falling back to rules');
+    (ro.log ?? opts.log)?.warn({ reason }, 'prompt rewrite: LLM result not used, falling back to rules');
     return byRules(prompt, translated, reason);
   }
 

@@ -160,8 +160,13 @@ function renderClause(clause: string): string {
     .join(', ');
 }
 
-function fixArticles(s: string): string {
-  return s.replace(/\ba ([aeiou])/gi, 'an $1').replace(/\s+/g, ' ').replace(/\s+,/g, ',').trim();
+/** Spacing, comma runs and a/an — applied to translated (never quoted) text only. */
+function tidy(s: string): string {
+  return s
+    .replace(/\ba ([aeiou])/gi, 'an $1')
+    .replace(/\s+/g, ' ')
+    .replace(/\s*,(\s*,)*\s*/g, ', ')
+    .trim();
 }
 
 function translatePlain(text: string): string {
@@ -178,17 +183,21 @@ function translatePlain(text: string): string {
 export function translatePrompt(prompt: string): string {
   const segments = splitQuoted(prompt);
   if (!segments.some((s) => !s.quoted && hasChinese(s.text))) return '';
+  const pieces = segments
+    .map((seg) => ({ quoted: seg.quoted, text: seg.quoted ? seg.text : tidy(translatePlain(seg.text)) }))
+    .filter((p) => p.text.length > 0);
   let out = '';
-  for (const seg of segments) {
-    const piece = seg.quoted ? seg.text : fixArticles(translatePlain(seg.text));
-    if (!piece || piece === ',') {
-      if (piece === ',') out += ',';
-      continue;
+  pieces.forEach((p, i) => {
+    let text = p.text;
+    if (!p.quoted) {
+      if (out === '') text = text.replace(/^,\s*/, '');
+      if (i === pieces.length - 1) text = text.replace(/\s*,$/, '');
+      if (text === '' || text === ',') {
+        if (text === ',' && out !== '') out += ',';
+        return;
+      }
     }
-    out += out && !piece.startsWith(',') ? ` ${piece}` : piece;
-  }
-  return out
-    .replace(/(,\s*)+/g, ', ')
-    .replace(/^,\s*|,\s*$/g, '')
-    .trim();
+    out += out && !text.startsWith(',') ? ` ${text}` : text;
+  });
+  return out;
 }

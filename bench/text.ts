@@ -1,0 +1,330 @@
+/**
+ * Text-rendering benchmark: ≥ 200 seeded prompts (Chinese and English, 1–30 characters, mixed positions,
+ * colours, styles, sizes, images 512…1024) over busy synthetic backgrounds, through
+ * parse → layout → render, each block read back with OCR. Also measures the judge's ceiling: the same
+ * lines drawn plainly, black on white, same face and size, OCR'd the same way.
+ *
+ *   npm run bench:text            (BENCH_TEXT_N=60 for a quicker run; MENGTU_BENCH_MODEL=dir adds engine images)
+ */
+import { createCanvas } from '@napi-rs/canvas';
+import { cpus } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import type { RawImage } from '../src/engine/types.js';
+import { createRng, type Rng } from '../src/engine/rng.js';
+import { rgbToHex } from '../src/typography/contrast.js';
+import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
+import { ocrAvailable } from '../src/typography/ocr.js';
+import { normalisedEditDistance } from '../src/typography/textmetrics.js';
+import type { LaidOutBlock, Layout, TextPlan } from '../src/typography/types.js';
+import { drawnText, readBackBlock } from '../src/typography/verify.js';
+
+const ZH_PHRASES = ['新年快乐', '万事如意', '开业大吉', '限时优惠', '春暖花开', '欢迎光临', '恭喜发财', '生日快乐', '好好学习', '天天向上', '中秋节快乐', '咖啡', '面包店', '书店', '夏日特饮', '全场五折', '新品上市', '今日特价', '健康生活', '山水之间', '我爱北京', '早安', '晚安', '谢谢惠顾', '春节', '元宵节', '端午安康', '国庆七天乐', '买一送一', '营业时间', '热烈庆祝', '毕业快乐', '一路平安', '心想事成', '花好月圆', '年年有余', '学海无涯', '海纳百川', '自强不息', '厚德载物'];
+const ZH_SEPS = ['', '，', '！', ' '];
+const EN_WORDS = ['grand', 'opening', 'sale', 'summer', 'coffee', 'open', 'welcome', 'happy', 'birthday', 'new', 'year', 'fresh', 'bakery', 'books', 'music', 'festival', 'today', 'only', 'best', 'deal', 'city', 'night', 'market', 'love', 'travel', 'dream', 'big', 'save', 'free', 'shipping'];
+const POS = [
+  ['', '', undefined],
+  ['上方', 'at the top', 'top'],
+  ['底部', 'at the bottom', 'bottom'],
+  ['中间', 'in the center', 'middle'],
+  ['左上角', 'in the upper left', 'top-left'],
+  ['右上角', 'in the top right', 'top-right'],
+  ['左下角', 'in the lower left', 'bottom-left'],
+  ['右下角', 'in the bottom right', 'bottom-right'],
+  ['左侧', 'on the left', 'left'],
+  ['右侧', 'on the right', 'right'],
+] as const;
+const COLORS = [
+  ['', ''],
+  ['红色', 'red'],
+  ['金色', 'gold'],
+  ['白色', 'white'],
+  ['黑色', 'black'],
+  ['蓝色', 'blue'],
+  ['绿色', 'green'],
+  ['黄色', 'yellow'],
+  ['紫色', 'purple'],
+  ['#ff6600', '#ff6600'],
+] as const;
+const STYLES = [
+  ['', '', 'plain'],
+  ['黑体', 'bold', 'bold'],
+  ['宋体', 'serif', 'serif'],
+  ['书法', 'calligraphy', 'brush'],
+  ['手写', 'handwritten', 'handwritten'],
+  ['圆体', 'rounded', 'rounded'],
+  ['霓虹', 'neon', 'neon'],
+  ['描边', 'outlined', 'outline'],
+  ['立体', '3d', '3d'],
+] as const;
+const SIZES = [
+  ['', '', 'default'],
+  ['大标题', 'title', 'title'],
+  ['大字', 'large', 'large'],
+  ['小字', 'small', 'small'],
+] as const;
+const SIDES = [512, 640, 768, 896, 1024];
+const SCENES_ZH = ['一张节日海报', '城市夜景', '森林里的小屋', '海边日落', '一杯热咖啡的特写'];
+const SCENES_EN = ['a festive poster', 'a city at night', 'a cabin in the forest', 'a beach at sunset', 'a close-up of a hot coffee'];
+
+function pick<T>(rng: Rng, xs: readonly T[]): T {
+  return xs[Math.floor(rng.uniform() * xs.length)] as T;
+}
+
+function zhText(rng: Rng): string {
+  const target = 1 + Math.floor(rng.uniform() ** 1.5 * 30);
+  if (target <= 2) return pick(rng, ZH_PHRASES).slice(0, target);
+  let s = pick(rng, ZH_PHRASES);
+  while ([...s].length < target) s += pick(rng, ZH_SEPS) + pick(rng, ZH_PHRASES);
+  return [...s].slice(0, target).join('').replace(/[，！ ]+$/, '');
+}
+
+function enText(rng: Rng): string {
+  const target = 1 + Math.floor(rng.uniform() ** 1.5 * 30);
+  let s = pick(rng, EN_WORDS);
+  while (s.length < target) s += ` ${pick(rng, EN_WORDS)}`;
+  s = s.slice(0, target).trim();
+  const c = rng.uniform();
+  return c < 0.4 ? s.toUpperCase() : c < 0.8 ? s.replace(/\b\w/g, (m) => m.toUpperCase()) : s;
+}
+
+export interface BenchCase {
+  id: number;
+  prompt: string;
+  width: number;
+  height: number;
+  lang: 'zh' | 'en';
+  style: string;
+  size: string;
+  position: string;
+  text: string;
+}
+
+export function makeCases(n: number, seed = 20260601): BenchCase[] {
+  const rng = createRng(seed);
+  const cases: BenchCase[] = [];
+  for (let id = 0; id < n; id++) {
+    const lang = id % 2 === 0 ? 'zh' : 'en';
+    const [pz, pe, pname] = pick(rng, POS);
+    const [cz, ce] = pick(rng, COLORS);
+    const [sz, se, sname] = pick(rng, STYLES);
+    const [zz, ze, zname] = pick(rng, SIZES);
+    const text = lang === 'zh' ? zhText(rng) : enText(rng);
+    const side = pick(rng, SIDES);
+    const width = side;
+    const height = rng.uniform() < 0.7 ? side : pick(rng, SIDES);
+    const prompt =
+      lang === 'zh'
+        ? `${pick(rng, SCENES_ZH)}，${pz}有${sz}${sz ? '风格的' : ''}${cz}${zz || '文字'}写着“${text}”`
+        : `${pick(rng, SCENES_EN)} with ${ze ? `${ze} ` : ''}${se ? `${se} ` : ''}${ce ? `${ce} ` : ''}text that says "${text}" ${pe}`.trim();
+    cases.push({ id, prompt, width, height, lang, style: sname, size: zname, position: pname ?? 'default', text });
+  }
+  return cases;
+}
+
+/** A busy background: a two-colour gradient, random shapes and per-pixel noise. */
+export function busyBackground(width: number, height: number, seed: number): RawImage {
+  const rng = createRng(seed);
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  const col = (): string => `rgb(${Math.floor(rng.uniform() * 256)},${Math.floor(rng.uniform() * 256)},${Math.floor(rng.uniform() * 256)})`;
+  const g = ctx.createLinearGradient(0, 0, width * rng.uniform(), height);
+  g.addColorStop(0, col());
+  g.addColorStop(1, col());
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, width, height);
+  for (let i = 0; i < 14; i++) {
+    ctx.fillStyle = col();
+    ctx.globalAlpha = 0.3 + rng.uniform() * 0.7;
+    const x = rng.uniform() * width;
+    const y = rng.uniform() * height;
+    const r = (0.03 + rng.uniform() * 0.15) * Math.min(width, height);
+    ctx.beginPath();
+    if (i % 2) ctx.arc(x, y, r, 0, Math.PI * 2);
+    else ctx.rect(x - r, y - r / 2, r * 2, r);
+    ctx.fill();
+  }
+  const data = new Uint8ClampedArray(ctx.getImageData(0, 0, width, height).data);
+  const noise = rng.normal(1024);
+  for (let i = 0, k = 0; i < data.length; i += 4, k = (k + 7) % 1024) {
+    const d = (noise[k] ?? 0) * 18;
+    data[i] = (data[i] ?? 0) + d;
+    data[i + 1] = (data[i + 1] ?? 0) + d;
+    data[i + 2] = (data[i + 2] ?? 0) + d;
+  }
+  return { width, height, data };
+}
+
+/** The same lines, face and size, black on white: what the OCR judge can read at best. */
+function plainLayout(layout: Layout): { layout: Layout; plan: TextPlan } {
+  const blocks: LaidOutBlock[] = layout.blocks.map((lb) => ({
+    ...lb,
+    block: { ...lb.block, color: { name: 'black', hex: '#000000' }, style: [] },
+  }));
+  return { layout: { ...layout, blocks }, plan: { blocks: blocks.map((b) => b.block), modelPrompt: '', negativePrompt: '' } };
+}
+
+interface BlockResult {
+  c: BenchCase;
+  expected: string;
+  styled: string;
+  plain: string;
+  ned: number;
+}
+
+async function mapLimit<T, R>(xs: T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(xs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < xs.length) {
+        const i = next++;
+        out[i] = await f(xs[i] as T);
+      }
+    }),
+  );
+  return out;
+}
+
+export interface TextBenchResult {
+  cases: number;
+  blocks: number;
+  exact: number;
+  meanNed: number;
+  judgeReadable: number;
+  exactOnReadable: number;
+  msPerImage1024: { mean: number; p95: number };
+  perCategory: Record<string, Record<string, { n: number; exact: number; readable: number; exactOnReadable: number; ned: number }>>;
+  failures: Array<{ prompt: string; expected: string; styled: string; plain: string }>;
+}
+
+export async function runTextBench(opts: { n?: number; seed?: number; log?: (s: string) => void } = {}): Promise<TextBenchResult> {
+  const log = opts.log ?? ((s: string) => process.stdout.write(`${s}\n`));
+  const n = Math.max(1, opts.n ?? 200);
+  if (!ocrAvailable('chi_sim+eng') || !ocrAvailable('chi_sim_vert')) throw new Error('tesseract with chi_sim, chi_sim_vert and eng is required (apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert)');
+  const cases = makeCases(n, opts.seed);
+  // Warm the fonts so the timing below is the steady state of a serving process.
+  for (const face of ['sans', 'sans-bold', 'serif', 'serif-bold', 'brush', 'handwriting', 'rounded', 'script', 'display'] as const) {
+    layoutPlan({ blocks: [{ text: '永A', lines: ['永A'], position: { v: 'top', h: 'center' }, positionExplicit: true, size: 'large', color: { name: 'auto', hex: '#ffffff' }, style: [], font: face, vertical: false, lang: 'zh', span: [0, 0] }], modelPrompt: '', negativePrompt: '' }, 256, 256);
+  }
+  const results: BlockResult[] = [];
+  const t0 = performance.now();
+  const conc = Math.max(1, Math.min(4, cpus().length));
+  await mapLimit(cases, conc, async (c) => {
+    const bg = busyBackground(c.width, c.height, 1000 + c.id);
+    const plan = parseTextPlan(c.prompt);
+    const report = renderTextPlanDetailed(bg, plan);
+    const plain = plainLayout(report.layout);
+    const white: RawImage = { width: c.width, height: c.height, data: new Uint8ClampedArray(c.width * c.height * 4).fill(255) };
+    const plainImg = renderTextPlanDetailed(white, plain.plan, { layout: plain.layout, plain: true }).image;
+    for (const [i, lb] of report.layout.blocks.entries()) {
+      const decision = report.legibility[i];
+      if (!decision) continue;
+      const expected = drawnText(lb);
+      const styled = await readBackBlock(report.image, bg, lb, rgbToHex(decision.textColor));
+      const plainLb = plain.layout.blocks[i];
+      const plainRead = plainLb ? await readBackBlock(plainImg, white, plainLb, '#000000') : '';
+      results.push({ c, expected, styled, plain: plainRead, ned: normalisedEditDistance(expected, styled) });
+    }
+  });
+  const totalS = (performance.now() - t0) / 1000;
+  // Timed on its own, one image at a time, so OCR processes don't share the CPU with it.
+  const times: number[] = [];
+  for (const c of makeCases(Math.max(n, 100), opts.seed).map((c) => ({ ...c, width: 1024, height: 1024 })).slice(0, 40)) {
+    const bg = busyBackground(1024, 1024, 1000 + c.id);
+    const t = performance.now();
+    renderTextPlanDetailed(bg, parseTextPlan(c.prompt));
+    times.push(performance.now() - t);
+  }
+
+  const summarise = (rs: BlockResult[]): { n: number; exact: number; readable: number; exactOnReadable: number; ned: number } => {
+    const readable = rs.filter((r) => r.plain === r.expected);
+    return {
+      n: rs.length,
+      exact: rs.filter((r) => r.styled === r.expected).length / Math.max(1, rs.length),
+      readable: readable.length / Math.max(1, rs.length),
+      exactOnReadable: readable.filter((r) => r.styled === r.expected).length / Math.max(1, readable.length),
+      ned: rs.reduce((s, r) => s + r.ned, 0) / Math.max(1, rs.length),
+    };
+  };
+  const perCategory: TextBenchResult['perCategory'] = {};
+  const cats: Array<[string, (c: BenchCase) => string]> = [
+    ['lang', (c) => c.lang],
+    ['style', (c) => c.style],
+    ['size', (c) => c.size],
+    ['position', (c) => c.position],
+    ['image', (c) => (Math.max(c.width, c.height) <= 640 ? '≤640' : Math.max(c.width, c.height) <= 896 ? '≤896' : '1024')],
+  ];
+  for (const [name, key] of cats) {
+    const groups = new Map<string, BlockResult[]>();
+    for (const r of results) groups.set(key(r.c), [...(groups.get(key(r.c)) ?? []), r]);
+    perCategory[name] = Object.fromEntries([...groups].sort().map(([k, rs]) => [k, summarise(rs)]));
+  }
+  const all = summarise(results);
+  const sorted = [...times].sort((a, b) => a - b);
+  const res: TextBenchResult = {
+    cases: cases.length,
+    blocks: results.length,
+    exact: all.exact,
+    meanNed: all.ned,
+    judgeReadable: all.readable,
+    exactOnReadable: all.exactOnReadable,
+    msPerImage1024: { mean: sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length), p95: sorted[Math.floor(sorted.length * 0.95)] ?? 0 },
+    perCategory,
+    failures: results.filter((r) => r.plain === r.expected && r.styled !== r.expected).map((r) => ({ prompt: r.c.prompt, expected: r.expected, styled: r.styled, plain: r.plain })),
+  };
+
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  log(`text bench: ${res.cases} prompts, ${res.blocks} blocks, ${totalS.toFixed(0)} s (OCR: tesseract, ${conc} at a time)`);
+  log(`  sentence-exact (all blocks):              ${pct(res.exact)}   mean normalised edit distance ${res.meanNed.toFixed(3)}`);
+  log(`  judge ceiling (plain black on white):     ${pct(res.judgeReadable)} of blocks readable`);
+  log(`  sentence-exact on judge-readable strings: ${pct(res.exactOnReadable)}   (goal ≥ 99%)`);
+  log(`  text stage at 1024×1024 (parse+layout+render, ${sorted.length} images): mean ${res.msPerImage1024.mean.toFixed(1)} ms, p95 ${res.msPerImage1024.p95.toFixed(1)} ms`);
+  for (const [name, groups] of Object.entries(perCategory)) {
+    log(`  by ${name}:`);
+    for (const [k, s] of Object.entries(groups)) {
+      log(`    ${k.padEnd(12)} n=${String(s.n).padStart(3)}  exact ${pct(s.exact).padStart(6)}  readable ${pct(s.readable).padStart(6)}  exact|readable ${pct(s.exactOnReadable).padStart(6)}  ned ${s.ned.toFixed(3)}`);
+    }
+  }
+  for (const f of res.failures.slice(0, 15)) log(`  miss: ${JSON.stringify(f)}`);
+  await engineSection(log);
+  return res;
+}
+
+/** When a model directory is given, also draw text over real engine output (a handful of images). */
+async function engineSection(log: (s: string) => void): Promise<void> {
+  const dir = process.env.MENGTU_BENCH_MODEL;
+  if (!dir) {
+    log('  engine images: skipped (set MENGTU_BENCH_MODEL to a model directory to include them)');
+    return;
+  }
+  let mod: { loadEngine?: (dir: string) => Promise<import('../src/engine/types.js').Engine> };
+  try {
+    mod = (await import('../src/engine/index.js')) as typeof mod;
+  } catch (err) {
+    log(`  engine images: skipped (engine not importable: ${err instanceof Error ? err.message : String(err)})`);
+    return;
+  }
+  if (!mod.loadEngine) return log('  engine images: skipped (no loadEngine)');
+  const engine = await mod.loadEngine(dir);
+  try {
+    let ok = 0;
+    let total = 0;
+    for (const c of makeCases(8, 7).map((c) => ({ ...c, width: 512, height: 512 }))) {
+      const plan = parseTextPlan(c.prompt);
+      const gen = await engine.generate({ prompt: plan.modelPrompt, negativePrompt: plan.negativePrompt, width: 512, height: 512, seed: c.id });
+      const report = renderTextPlanDetailed(gen.image, plan);
+      for (const [i, lb] of report.layout.blocks.entries()) {
+        total++;
+        if ((await readBackBlock(report.image, gen.image, lb, rgbToHex(report.legibility[i]!.textColor))) === drawnText(lb)) ok++;
+      }
+    }
+    log(`  engine images (${engine.modelName}): ${ok}/${total} blocks read exactly`);
+  } finally {
+    await engine.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const n = Number(process.env.BENCH_TEXT_N ?? 200);
+  await runTextBench({ n });
+}
