@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Runs the compiled CLI; in a source checkout without `npm run build`, falls back to tsx.
+// In a source checkout, run the TypeScript sources through tsx (never a stale build); an installed package
+// ships only the compiled dist/.
 import { existsSync } from 'node:fs';
 
-const dist = new URL('../dist/cli/main.js', import.meta.url);
-if (existsSync(dist)) {
-  await import(dist.href);
-} else {
+const src = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(src)) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+  await import(src.href);
+} else {
+  await import(new URL('../dist/cli/main.js', import.meta.url).href);
 }

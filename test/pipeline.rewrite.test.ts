@@ -53,7 +53,7 @@ test('quoted text is kept byte-for-byte in every output', async () => {
 
 const SUBJECT_CASES: Array<[keyof typeof CUES, string, string]> = [
   ['portrait', '一位微笑的老人的肖像', 'portrait of a smiling old woman'],
-  ['landscape', '日落时的雪山和湖泊', 'mountains and a lake at sunset'],
+  ['landscape', '春天的雪山和湖泊', 'mountains and a lake in spring'],
   ['poster', '新年宣传海报', 'a promotional poster for a summer sale'],
   ['product', '一瓶香水放在大理石台面上', 'a perfume bottle on marble'],
   ['animal', '一只狐狸在森林里', 'a red fox in the forest'],
@@ -81,8 +81,13 @@ test('rule expansion adds cues for each subject type, in Chinese and English', a
 });
 
 test('cues already in the prompt are not repeated; quoted text does not steer the subject', async () => {
-  const r = await rules.rewrite('mountains at dawn, golden hour light', { usePreLlm: true });
+  const r = await rules.rewrite('mountains in spring, golden hour light', { usePreLlm: true });
   assert.equal(r.rephraser.split('golden hour light').length, 2);
+  assert.ok(!r.rephraser.includes('atmospheric perspective'), "the prompt's own lighting replaces the default");
+  // Night scenes get night lighting, not the landscape default of golden hour.
+  const night = await rules.rewrite('城市夜景', { usePreLlm: true });
+  assert.equal(night.subject, 'landscape');
+  assert.ok(night.rephraser.includes('night atmosphere') && !night.rephraser.includes('golden hour'), night.rephraser);
   assert.equal(detectSubject('a cat').type, 'animal');
   assert.equal(detectSubject('a cat', true).type, 'poster');
   assert.equal(detectSubject('something abstract').type, 'general');

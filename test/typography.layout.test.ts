@@ -82,6 +82,7 @@ describe('layout geometry', () => {
     '一张海报，左上角写着“限时优惠”，右下角用白色小字写着“仅此一天”，中间竖排书法“福”，顶部大标题“新年快乐万事如意”，底部写着“地址：北京市朝阳区建国路八十八号”',
     'a poster with the title "GRAND OPENING CEREMONY" at the top, "Saturday" on the left, "Sunday" on the right, "free coffee for everyone who comes early" at the bottom, "A" in the center, "B" in the lower left',
     '"ONE", "TWO", "THREE", "FOUR"',
+    '右侧竖排写着“春眠不觉晓处处闻啼鸟”，顶部写着“标题很长很长很长很长很长很长很长很长”，底部写着“落款”，左侧竖排“夜来风雨声”，中间“花落知多少”',
   ];
   for (const [w, h] of [
     [512, 512],
@@ -154,5 +155,32 @@ describe('layout geometry', () => {
     const blocks = [block('A', { position: { v: 'top', h: 'center' } }), block('B', { position: { v: 'top', h: 'center' } })];
     const [r1, r2] = regionsFor(blocks, 900, 900);
     assert.ok(r1 && r2 && r1.y + r1.h <= r2.y);
+  });
+});
+
+describe('mengtu layout (CLI)', () => {
+  it('prints the plan with laid-out boxes as JSON', async () => {
+    const { Command } = await import('commander');
+    const { registerLayoutCommand } = await import('../src/cli/layout.js');
+    const program = new Command().exitOverride();
+    registerLayoutCommand(program);
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      await program.parseAsync(['node', 'mengtu', 'layout', '顶部写着“新年快乐”，底部写着"Happy New Year"', '--width', '768', '--height', '512']);
+    } finally {
+      process.stdout.write = write;
+    }
+    const json = JSON.parse(out) as { width: number; height: number; modelPrompt: string; blocks: Array<{ text: string; box: Box; fontSize: number }> };
+    assert.equal(json.width, 768);
+    assert.equal(json.height, 512);
+    assert.deepEqual(json.blocks.map((b) => b.text), ['新年快乐', 'Happy New Year']);
+    assert.ok(json.blocks[0]!.box.y < json.blocks[1]!.box.y);
+    assert.ok(json.blocks.every((b) => b.fontSize > 10 && b.box.x + b.box.w <= 768 && b.box.y + b.box.h <= 512));
+    assert.ok(!json.modelPrompt.includes('新年快乐'));
   });
 });

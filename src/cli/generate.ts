@@ -5,10 +5,10 @@ import { writeFile } from 'node:fs/promises';
 import { parseCVProcessRequest, REQ_KEY_V21 } from '../contract/cvprocess.js';
 import { CvError } from '../contract/errors.js';
 import { newRequestId } from '../gateway/envelope.js';
-import { createStages } from '../pipeline/stages/index.js';
 import { loadConfig } from '../runtime/config.js';
 import { EngineHost } from '../runtime/engine-host.js';
 import { Generator } from '../runtime/generator.js';
+import { createPipelineServices } from '../runtime/services.js';
 import { createLogger } from '../runtime/server.js';
 
 interface GenerateOpts {
@@ -60,7 +60,8 @@ export function registerGenerateCommand(program: Command): void {
         cliProgress.Presets.shades_classic,
       );
       let started = false;
-      const stages = createStages({
+      const services = await createPipelineServices(cfg, log, {
+        hosting: false,
         generate: {
           onStep: (_id, info) => {
             if (!started) {
@@ -73,11 +74,11 @@ export function registerGenerateCommand(program: Command): void {
       });
       const generator = new Generator({
         host,
-        stages,
+        stages: services.stages,
         workers: 1,
         maxQueue: 1,
         log,
-        srUpscaler: () => 'lanczos',
+        srUpscaler: () => services.deps.sr.method,
         deliver: async () => ({ base64: [], urls: null }),
       });
       try {
@@ -94,6 +95,7 @@ export function registerGenerateCommand(program: Command): void {
       } finally {
         if (started) bar.stop();
         await host.close();
+        await services.close();
       }
     });
 }

@@ -166,6 +166,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
           signal: abort.signal,
           log: req.log,
         });
+        // Path-only URLs (no MENGTU_PUBLIC_BASE_URL) are made absolute with the address the caller used.
+        if (data.image_urls) {
+          const origin = `${req.protocol}://${req.host}`;
+          data.image_urls = data.image_urls.map((u) => (u.startsWith('/') ? origin + u : u));
+        }
         opts.metrics.requests.inc({ action: st.action, code: '10000' });
         return reply.code(200).send(cvEnvelope(10000, 'Success', data, st.requestId, st.startNs));
       } finally {

@@ -33,6 +33,13 @@ export const ConfigSchema = z.object({
   /** Jobs allowed to wait for the engine; beyond that requests get 50430. */
   maxQueue: intEnv(0).default(16),
   publicBaseUrl: z.string().optional(),
+  /** auto: a model in srModelDir, else the built-in ESRGAN-slim, else Lanczos; lanczos: never a model. */
+  srMode: z.enum(['auto', 'model', 'lanczos']).default('auto'),
+  srModelDir: z.string().optional(),
+  /** Classify every output image (50511 above MENGTU_IMAGE_RISK_THRESHOLD). */
+  imageRisk: z.boolean().default(true),
+  /** ContentProducer written into every image's implicit AI label. */
+  producer: z.string().default('mengtu'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,6 +63,9 @@ const ENV_MAP: Record<string, keyof Config> = {
   MENGTU_MAX_QUEUE: 'maxQueue',
   MENGTU_PUBLIC_BASE_URL: 'publicBaseUrl',
   MENGTU_LOG_LEVEL: 'logLevel',
+  MENGTU_SR_MODE: 'srMode',
+  MENGTU_SR_MODEL_DIR: 'srModelDir',
+  MENGTU_PRODUCER: 'producer',
 };
 
 export class ConfigError extends Error {
@@ -70,6 +80,7 @@ export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {
     if (v !== undefined && v !== '') raw[key] = v;
   }
   if (env.MENGTU_AUTH !== undefined) raw.auth = boolEnv.parse(env.MENGTU_AUTH);
+  if (env.MENGTU_IMAGE_RISK !== undefined) raw.imageRisk = boolEnv.parse(env.MENGTU_IMAGE_RISK);
   if (env.MENGTU_PULL_ON_START !== undefined) raw.pullOnStart = boolEnv.parse(env.MENGTU_PULL_ON_START);
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
   const parsed = ConfigSchema.safeParse(raw);

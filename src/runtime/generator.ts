@@ -18,6 +18,14 @@ export interface DeliveredImages {
 
 export type Deliver = (job: Job, returnUrl: boolean) => Promise<DeliveredImages>;
 
+/** base64 in the body, or the URLs the store stage published (contract §3 return_url). */
+export const inlineOrUrls: Deliver = async (job, returnUrl) => {
+  if (!returnUrl) return { base64: job.encoded.map((b) => b.toString('base64')), urls: null };
+  const urls = job.extras.imageUrls;
+  if (!Array.isArray(urls)) throw new Error('return_url requested but no image store is configured');
+  return { base64: [], urls: urls as string[] };
+};
+
 export interface GeneratorOptions {
   host: EngineHost;
   stages: readonly Stage[];

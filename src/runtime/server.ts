@@ -5,10 +5,12 @@ import pino, { type Logger } from 'pino';
 import { buildApp } from '../gateway/app.js';
 import { loadKeyStore } from '../gateway/keys.js';
 import { createMetrics } from '../gateway/metrics.js';
-import { createStages } from '../pipeline/stages/index.js';
+import { serveImage } from '../storage/serve.js';
+import { startSweeper } from '../storage/sweeper.js';
 import type { Config } from './config.js';
 import { EngineHost } from './engine-host.js';
-import { Generator } from './generator.js';
+import { Generator, inlineOrUrls } from './generator.js';
+import { createPipelineServices } from './services.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -43,7 +45,8 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     executionProvider: cfg.executionProvider,
     log: logger,
   });
-  const stages = createStages({
+  const services = await createPipelineServices(cfg, logger, {
+    hosting: true,
     generate: {
       onTimings: (t) => {
         metrics.engineSeconds.observe({ phase: 'text_encoder' }, t.textEncoderMs / 1000);
@@ -53,15 +56,20 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
       },
     },
   });
+  const hosting = services.deps.hosting!;
+  const stopSweeper = startSweeper(hosting.store, 60_000, {
+    onSwept: (n) => (n > 0 ? logger.info({ deleted: n }, 'expired images deleted') : undefined),
+    onError: (err) => logger.warn({ err }, 'image sweep failed'),
+  });
   const generator = new Generator({
     host,
-    stages,
+    stages: services.stages,
     workers: cfg.workers,
     maxQueue: cfg.maxQueue,
     log: logger,
-    srUpscaler: () => 'lanczos',
+    srUpscaler: () => services.deps.sr.method,
     observeStage: (stage, ms) => metrics.stageSeconds.observe({ stage }, ms / 1000),
-    deliver: async (job) => ({ base64: job.encoded.map((b) => b.toString('base64')), urls: null }),
+    deliver: inlineOrUrls,
   });
   const app = buildApp({
     generator,
@@ -76,6 +84,15 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     bodyLimitBytes: cfg.bodyLimitBytes,
     limits: { qps: cfg.qps, concurrency: cfg.concurrency, ...(cfg.burst > 0 ? { burst: cfg.burst } : {}) },
     ...(opts.now ? { now: opts.now } : {}),
+    register: (app) => {
+      const signer = hosting.signer;
+      if (!signer) return; // S3 URLs point at the bucket
+      app.get('/images/*', async (req, reply) => {
+        const rawKey = (req.raw.url ?? '').split('?')[0]!.replace(/^\/images\//, '');
+        const res = await serveImage(hosting.store, signer, rawKey, req.query as Record<string, unknown>, new Date(), req.headers);
+        return reply.code(res.status).headers(res.headers).send(res.body);
+      });
+    },
   });
   const address = await app.listen({ host: cfg.host, port: cfg.port });
   logger.info({ url: address, model: cfg.model, dataDir: cfg.dataDir }, 'mengtu listening');
@@ -88,9 +105,11 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     generator,
     url: address,
     async close() {
+      stopSweeper();
       await app.close();
       await generator.drain();
       await host.close();
+      await services.close();
     },
   };
 }

@@ -20,8 +20,11 @@ export interface RiskLists {
 export const ALLOW_CATEGORY = 'allow';
 export const COPYRIGHT_CATEGORY = 'copyright';
 
-/** The lists shipped with mengtu (zh.txt, en.txt, copyright.txt, allow.txt). */
-export const SHIPPED_LISTS_DIR = path.join(import.meta.dirname, 'lists');
+/**
+ * The lists shipped with mengtu (zh.txt, en.txt, copyright.txt, allow.txt). They live in src/ (which the
+ * package ships) and tsc does not copy .txt files, so the path is the same from src/safety and dist/safety.
+ */
+export const SHIPPED_LISTS_DIR = path.resolve(import.meta.dirname, '..', '..', 'src', 'safety', 'lists');
 
 export class RiskListError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -16,16 +16,32 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+interface Compiled<T> {
+  re: RegExp;
+  v: T;
+}
+const compiled = new WeakMap<object, WeakMap<object, Compiled<unknown>[]>>();
+
+/** Vocabulary entries as regexes, longest first; compiled once per pair of lists. */
+function compile<T>(zh: ReadonlyArray<readonly [string, T]>, en: ReadonlyArray<readonly [string, T]>): Compiled<T>[] {
+  let inner = compiled.get(zh);
+  if (!inner) compiled.set(zh, (inner = new WeakMap()));
+  const hit = inner.get(en);
+  if (hit) return hit as Compiled<T>[];
+  const entries = [...zh.map(([w, v]) => ({ w, v, en: false })), ...en.map(([w, v]) => ({ w, v, en: true }))]
+    .sort((a, b) => b.w.length - a.w.length)
+    .map((e) => ({ v: e.v, re: e.en ? new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(e.w)}(?![\\p{L}\\p{N}])`, 'giu') : new RegExp(escapeRe(e.w), 'g') }));
+  inner.set(en, entries);
+  return entries;
+}
+
 /** All non-overlapping hits, longest vocabulary entries claiming their characters first. */
 export function findWords<T>(text: string, zh: ReadonlyArray<readonly [string, T]>, en: ReadonlyArray<readonly [string, T]>): Hit<T>[] {
-  const entries = [...zh.map(([w, v]) => ({ w, v, en: false })), ...en.map(([w, v]) => ({ w, v, en: true }))].sort(
-    (a, b) => b.w.length - a.w.length,
-  );
+  const entries = compile(zh, en);
   const taken = new Uint8Array(text.length);
   const hits: Hit<T>[] = [];
   for (const e of entries) {
-    const re = e.en ? new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(e.w)}(?![\\p{L}\\p{N}])`, 'giu') : new RegExp(escapeRe(e.w), 'g');
-    for (const m of text.matchAll(re)) {
+    for (const m of text.matchAll(e.re)) {
       const s = m.index;
       const end = s + m[0].length;
       if (taken.subarray(s, end).some((x) => x === 1)) continue;
@@ -48,9 +64,14 @@ export function findStyles(text: string): Hit<TextStyle>[] {
   return findWords(text, ZH_STYLES, EN_STYLES);
 }
 
+const ZH_VERTICAL_V = ZH_VERTICAL.map((w) => [w, true] as const);
+const EN_VERTICAL_V = EN_VERTICAL.map((w) => [w, true] as const);
+
 export function hasVertical(text: string): boolean {
-  return findWords<boolean>(text, ZH_VERTICAL.map((w) => [w, true] as const), EN_VERTICAL.map((w) => [w, true] as const)).length > 0;
+  return findWords<boolean>(text, ZH_VERTICAL_V, EN_VERTICAL_V).length > 0;
 }
+
+const NONE: ReadonlyArray<readonly [string, string]> = [];
 
 const ZH_TEXT_NOUN = /^(?:的)?(?:[大小粗细]?字|文字|标题|标语|字体|艺术字)/;
 const EN_TEXT_NOUN = /^\s*(?:[a-z-]+\s+)?(?:text|letters|lettering|title|words?|font|headline|heading|caption|type|typography|writing|characters|script|subtitle)\b/i;
@@ -66,7 +87,7 @@ export function findColors(text: string): Hit<{ hex: string; score: number }>[] 
     const hex = normaliseHex(m[0]);
     if (hex) out.push({ index: m.index, end: m.index + m[0].length, word: m[0], value: { hex, score: 3 } });
   }
-  for (const h of findWords(text, ZH_COLORS, [])) {
+  for (const h of findWords(text, ZH_COLORS, NONE)) {
     let end = h.end;
     const hasSe = text[end] === '色';
     if (hasSe) end++;
@@ -76,7 +97,7 @@ export function findColors(text: string): Hit<{ hex: string; score: number }>[] 
     if (!hasSe && !ZH_TEXT_NOUN.test(after)) continue;
     out.push({ index: h.index, end, word: text.slice(h.index, end), value: { hex: h.value, score: noun ? 2 : 1 } });
   }
-  for (const h of findWords(text, [], EN_COLORS)) {
+  for (const h of findWords(text, NONE, EN_COLORS)) {
     const before = text.slice(0, h.index);
     const after = text.slice(h.end);
     if (/^\s*(?:-?colou?red\s+)?background/i.test(after)) continue;

@@ -141,10 +141,25 @@ export function missingGlyphs(text: string, face: FaceId): string[] {
 }
 
 let measureCtx: SKRSContext2D | undefined;
+let measureFont = '';
+/** Widths at a reference size, per face and string. Glyph advances scale linearly with size. */
+const REF_SIZE = 100;
+const widths = new Map<string, number>();
 
-/** Text width with the real fonts, for layout. */
+/** Text width with the real fonts, for layout. Cached: setting the canvas font is the slow part. */
 export const canvasMeasure: MeasureText = (text, fontSize, face) => {
-  measureCtx ??= createCanvas(8, 8).getContext('2d');
-  measureCtx.font = fontString(face, fontSize);
-  return measureCtx.measureText(text).width;
+  const key = `${face}\u0000${text}`;
+  let w = widths.get(key);
+  if (w === undefined) {
+    measureCtx ??= createCanvas(8, 8).getContext('2d');
+    const font = fontString(face, REF_SIZE);
+    if (font !== measureFont) {
+      measureCtx.font = font;
+      measureFont = font;
+    }
+    w = measureCtx.measureText(text).width;
+    if (widths.size > 100_000) widths.clear();
+    widths.set(key, w);
+  }
+  return (w * fontSize) / REF_SIZE;
 };

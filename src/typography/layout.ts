@@ -29,10 +29,14 @@ export interface LayoutOptions {
 }
 
 /** Horizontal extent of each used column in one row: a lone column gets the full width. */
-function columnSpans(used: Set<HPos>, left: number, right: number, gap: number): Map<HPos, [number, number]> {
+function columnSpans(used: Set<HPos>, left: number, right: number, gap: number, thirds = false): Map<HPos, [number, number]> {
   const w = right - left;
   const spans = new Map<HPos, [number, number]>();
-  if (used.size === 1) {
+  if (thirds) {
+    COLS.forEach((c, i) => {
+      if (used.has(c)) spans.set(c, [left + (w * i) / 3 + (i > 0 ? gap / 2 : 0), left + (w * (i + 1)) / 3 - (i < 2 ? gap / 2 : 0)]);
+    });
+  } else if (used.size === 1) {
     const only = [...used][0]!;
     spans.set(only, [left, right]);
   } else if (!used.has('center')) {
@@ -46,20 +50,33 @@ function columnSpans(used: Set<HPos>, left: number, right: number, gap: number):
   return spans;
 }
 
-/** Regions for every block: rows are thirds; blocks sharing a cell split it top to bottom by weight. */
+/**
+ * Regions for every block: rows are thirds; blocks sharing a cell split it top to bottom by weight.
+ * A vertical block alone in the left or right column gets that whole column (top to bottom), and the
+ * other rows then keep out of it.
+ */
 export function regionsFor(blocks: TextBlock[], width: number, height: number, opts: LayoutOptions = {}): Box[] {
   const short = Math.min(width, height);
   const m = Math.round((opts.margin ?? 0.04) * short);
   const gap = Math.round((opts.gap ?? 0.02) * short);
   const innerH = height - 2 * m;
   const regions: Box[] = new Array<Box>(blocks.length);
+  const tall = new Set(
+    blocks.filter((b) => b.vertical && b.position.h !== 'center' && blocks.filter((o) => o.position.h === b.position.h).length === 1).map((b) => b.position.h),
+  );
+  blocks.forEach((b, i) => {
+    if (!tall.has(b.position.h)) return;
+    const span = columnSpans(new Set([b.position.h]), m, width - m, gap, true).get(b.position.h);
+    if (span) regions[i] = { x: Math.floor(span[0]), y: m, w: Math.floor(span[1] - span[0]), h: innerH };
+  });
   ROWS.forEach((row, ri) => {
-    const inRow = blocks.map((b, i) => ({ b, i })).filter(({ b }) => b.position.v === row);
+    const inRow = blocks.map((b, i) => ({ b, i })).filter(({ b }) => b.position.v === row && !tall.has(b.position.h));
     if (!inRow.length) return;
     const top = m + (innerH * ri) / 3 + (ri > 0 ? gap / 2 : 0);
     const bottom = m + (innerH * (ri + 1)) / 3 - (ri < 2 ? gap / 2 : 0);
-    const spans = columnSpans(new Set(inRow.map(({ b }) => b.position.h)), m, width - m, gap);
+    const spans = columnSpans(new Set([...inRow.map(({ b }) => b.position.h), ...tall]), m, width - m, gap, tall.size > 0);
     for (const col of COLS) {
+      if (tall.has(col)) continue;
       const cell = inRow.filter(({ b }) => b.position.h === col);
       const span = spans.get(col);
       if (!cell.length || !span) continue;

@@ -79,26 +79,34 @@ function splitWord(word: string, maxWidth: number, measure: (s: string) => numbe
 }
 
 /**
- * Greedy line filling. `measure` gives the width of a candidate line; explicit "\n" always breaks.
- * Returns the lines; a line may still be wider than `maxWidth` when a single unbreakable atom is.
+ * Greedy line filling. `measure` gives the width of a string; a line's width is the sum of its atoms
+ * and spaces (kerning across a break opportunity is negligible), so each atom is measured once.
+ * Explicit "\n" always breaks. A line may still be wider than `maxWidth` when a single unbreakable
+ * atom is.
  */
 export function breakLines(text: string, maxWidth: number, measure: (s: string) => number, opts: { everyChar?: boolean } = {}): string[] {
   const lines: string[] = [];
+  const space = measure(' ');
   for (const para of text.split('\n')) {
     let line = '';
+    let lineW = 0;
     for (const atom of atomise(para, opts.everyChar)) {
-      const candidate = line === '' ? atom.text : line + (atom.space ? ' ' : '') + atom.text;
-      if (measure(candidate) <= maxWidth) {
-        line = candidate;
+      const w = measure(atom.text);
+      const candidateW = line === '' ? w : lineW + (atom.space ? space : 0) + w;
+      if (candidateW <= maxWidth) {
+        line = line === '' ? atom.text : line + (atom.space ? ' ' : '') + atom.text;
+        lineW = candidateW;
         continue;
       }
       if (line !== '') lines.push(line);
-      if (atom.word && [...atom.text].length > 1 && measure(atom.text) > maxWidth) {
+      if (atom.word && [...atom.text].length > 1 && w > maxWidth) {
         const pieces = splitWord(atom.text, maxWidth, measure);
         lines.push(...pieces.slice(0, -1));
         line = pieces[pieces.length - 1] ?? '';
+        lineW = measure(line);
       } else {
         line = atom.text;
+        lineW = w;
       }
     }
     lines.push(line);

@@ -4,7 +4,7 @@
  */
 import { ImageData, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RawImage } from '../engine/types.js';
-import { autoColor, backgroundStats, decideLegibility, hexToRgb, type LegibilityDecision, type Rgb } from './contrast.js';
+import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
 import { canvasMeasure, fontString } from './fonts.js';
 import { layoutPlan } from './layout.js';
 import type { LaidOutBlock, Layout, MeasureText, TextPlan } from './types.js';
@@ -28,8 +28,10 @@ function css({ r, g, b }: Rgb, a = 1): string {
   return `rgba(${Math.round(r)},${Math.round(g)},${Math.round(b)},${a})`;
 }
 
-function darker({ r, g, b }: Rgb, k: number): Rgb {
-  return { r: r * k, g: g * k, b: b * k };
+/** The side colour of 3D lettering: a darker shade, or a lighter one when the text is already dark. */
+export function extrusionColor(c: Rgb): Rgb {
+  const k = luminance(c) < 0.1 ? 0.5 : 0;
+  return k ? { r: c.r + (255 - c.r) * k, g: c.g + (255 - c.g) * k, b: c.b + (255 - c.b) * k } : { r: c.r * 0.45, g: c.g * 0.45, b: c.b * 0.45 };
 }
 
 /** Calls `draw(text, x, y)` for every line (centre-left anchor) or every upright character of a column. */
@@ -67,17 +69,17 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   if (styles.has('3d')) {
     // Extruded look: stacked offset copies in a darker shade, back to front.
     const depth = Math.max(2, Math.round(size * 0.06));
-    ctx.fillStyle = css(darker(color, 0.45));
+    ctx.fillStyle = css(extrusionColor(color));
     for (let k = depth; k >= 1; k--) eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x + k, y + k));
   }
   if (styles.has('outline') || haloColor) {
-    ctx.strokeStyle = css(haloColor ?? (decision.textColor.r + decision.textColor.g + decision.textColor.b > 384 ? { r: 0, g: 0, b: 0 } : { r: 255, g: 255, b: 255 }));
+    ctx.strokeStyle = css(haloColor ?? haloFor(luminance(color)));
     ctx.lineWidth = Math.max(2, Math.round(size * 0.12));
     eachGlyphRun(lb, (s, x, y) => ctx.strokeText(s, x, y));
   }
   if (styles.has('neon')) {
     ctx.shadowColor = css(color);
-    ctx.shadowBlur = Math.max(4, size * 0.35);
+    ctx.shadowBlur = Math.max(3, size * 0.2);
     ctx.fillStyle = css(color);
     eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
     ctx.shadowBlur = 0;

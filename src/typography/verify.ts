@@ -1,10 +1,11 @@
 /** Reading rendered text back with OCR, block by block, the way the tests and the benchmark judge it. */
 import sharp from 'sharp';
 import type { RawImage } from '../engine/types.js';
-import { hexToRgb } from './contrast.js';
+import { haloFor, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
 import { ocrText, type OcrLang } from './ocr.js';
+import { extrusionColor } from './render.js';
 import { normaliseForCompare } from './textmetrics.js';
-import type { Box, LaidOutBlock } from './types.js';
+import type { LaidOutBlock } from './types.js';
 
 /** What was drawn, as one comparable string (laid-out lines joined; caps-only faces upper-cased). */
 export function drawnText(lb: LaidOutBlock): string {
@@ -20,39 +21,64 @@ export function ocrLangFor(lb: LaidOutBlock): OcrLang {
 }
 
 /**
- * The glyphs of one block as black on white: pixels the renderer changed (against the image before
- * the text) whose colour is near the text colour. This isolates the letters from the picture, the
- * plate and the outline, so the OCR judges the glyphs and their order, not the background.
+ * The glyphs of one block as black on white. A pixel is glyph when the renderer changed it and its
+ * colour is much nearer the text colour than to anything else that can be there: the original pixel
+ * (seen through the plate, if any), the outline colour, the 3D shade. This separates the letters from
+ * picture, plate, outline and glow the way the eye does, so OCR judges the glyphs and their order.
  */
-export function glyphMask(after: RawImage, before: RawImage, box: Box, textHex: string): { data: Buffer; width: number; height: number } {
-  const { r, g, b } = hexToRgb(textHex);
+export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision): { data: Buffer; width: number; height: number } {
+  const box = lb.box;
+  const text = decision.textColor;
+  const t = decision.treatment;
+  const fixed: Rgb[] = [];
+  if (t.kind === 'outline') fixed.push(t.color);
+  if (lb.block.style.includes('3d')) fixed.push(extrusionColor(text));
+  if (lb.block.style.includes('outline') && t.kind !== 'outline') fixed.push(haloFor(luminance(text)));
+  const plate = t.kind === 'plate' ? t : undefined;
   const x0 = Math.max(0, Math.floor(box.x));
   const y0 = Math.max(0, Math.floor(box.y));
   const w = Math.min(after.width, Math.ceil(box.x + box.w)) - x0;
   const h = Math.min(after.height, Math.ceil(box.y + box.h)) - y0;
   const out = Buffer.alloc(Math.max(0, w * h), 255);
+  const a = after.data;
+  const o = before.data;
+  const dist = (r: number, g: number, b: number, c: Rgb): number => Math.hypot(r - c.r, g - c.g, b - c.b);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const i = ((y0 + y) * after.width + x0 + x) * 4;
-      const a = after.data;
-      const o = before.data;
-      const changed = Math.abs((a[i] ?? 0) - (o[i] ?? 0)) + Math.abs((a[i + 1] ?? 0) - (o[i + 1] ?? 0)) + Math.abs((a[i + 2] ?? 0) - (o[i + 2] ?? 0));
-      const near = Math.abs((a[i] ?? 0) - r) + Math.abs((a[i + 1] ?? 0) - g) + Math.abs((a[i + 2] ?? 0) - b);
-      if (changed > 24 && near < 110) out[y * w + x] = 0;
+      const r = a[i] ?? 0;
+      const g = a[i + 1] ?? 0;
+      const b = a[i + 2] ?? 0;
+      const orig: Rgb = { r: o[i] ?? 0, g: o[i + 1] ?? 0, b: o[i + 2] ?? 0 };
+      if (Math.abs(r - orig.r) + Math.abs(g - orig.g) + Math.abs(b - orig.b) < 12) continue;
+      const dText = dist(r, g, b, text);
+      let dOther = Math.min(dist(r, g, b, orig), ...fixed.map((c) => dist(r, g, b, c)));
+      if (plate) {
+        // Through the plate, and (at its anti-aliased rim) anywhere between plate and picture.
+        const k = plate.alpha;
+        dOther = Math.min(dOther, dist(r, g, b, { r: k * plate.color.r + (1 - k) * orig.r, g: k * plate.color.g + (1 - k) * orig.g, b: k * plate.color.b + (1 - k) * orig.b }));
+        dOther = Math.min(dOther, dist(r, g, b, { r: (k * plate.color.r) / 2 + (1 - k / 2) * orig.r, g: (k * plate.color.g) / 2 + (1 - k / 2) * orig.g, b: (k * plate.color.b) / 2 + (1 - k / 2) * orig.b }));
+      }
+      // Soft mask: 0 (ink) when much nearer the text colour, fading to 255 at the halfway point.
+      const tness = dOther / (dText + dOther + 1e-6);
+      out[y * w + x] = Math.round(255 * (1 - Math.min(1, Math.max(0, (tness - 0.5) / 0.3))));
     }
   }
   return { data: out, width: w, height: h };
 }
 
+/** Text height (px) the crop is scaled to before OCR. */
+export const OCR_TEXT_HEIGHT = 40;
+
 /** OCR of one block: its glyph mask, scaled to ~40 px text, read with the block's language. */
-export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidOutBlock, textHex: string): Promise<string> {
-  const m = glyphMask(after, before, lb.box, textHex);
+export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeight?: number } = {}): Promise<string> {
+  const m = glyphMask(after, before, lb, decision);
   if (m.width <= 0 || m.height <= 0) return '';
   const png = await sharp(m.data, { raw: { width: m.width, height: m.height, channels: 1 } }).png().toBuffer();
   const raw = await ocrText(png, {
     lang: ocrLangFor(lb),
     psm: lb.block.vertical ? 5 : lb.lines.length === 1 ? 7 : 6,
-    scaleTo: { textHeight: lb.fontSize, targetHeight: 40 },
+    scaleTo: { textHeight: lb.fontSize, targetHeight: opts.textHeight ?? OCR_TEXT_HEIGHT },
   });
   const read = normaliseForCompare(raw);
   return lb.block.vertical || lb.block.lang === 'zh' ? read.replace(/ /g, '') : read;

@@ -1,46 +1,48 @@
-/** The pipeline in request order (DESIGN.md). Each stage's dependencies are closed over here. */
-import sharp from 'sharp';
+/**
+ * The pipeline in request order (DESIGN.md): text risk → prompt rewrite → typography plan → diffusion →
+ * super-resolution → typography render → image risk → watermark → encode (+AI label) → store.
+ * Each stage's dependencies are closed over here, so a reader finds every stage in one list.
+ */
+import { encodeStage } from '../encode/stage.js';
+import { rewriteStage } from '../rewrite/stage.js';
+import type { PromptRewriter } from '../rewrite/rewriter.js';
+import { superResolutionStage } from '../sr/stage.js';
+import type { SuperResolver } from '../sr/types.js';
+import { watermarkStage } from '../watermark/stage.js';
+import { imageRiskStage, textRiskStage } from '../../safety/stages.js';
+import type { ImageRiskChecker } from '../../safety/image-risk.js';
+import type { TextRiskChecker } from '../../safety/text-risk.js';
+import type { ImageHosting } from '../../storage/hosting.js';
+import { storeStage } from '../../storage/stage.js';
 import type { Stage } from '../types.js';
 import { generateStage, type GenerateStageOptions } from './generate.js';
 import { seedStage } from './seed.js';
+import { typographyPlanStage, typographyRenderStage } from './typography.js';
 
 export interface StageDeps {
+  textRisk: TextRiskChecker;
+  rewriter: PromptRewriter;
+  sr: SuperResolver;
+  /** Null disables the output-image check (configurable; on by default). */
+  imageRisk: ImageRiskChecker | null;
+  /** Null when images are only returned inline (e.g. `mengtu generate`). */
+  hosting: ImageHosting | null;
+  producer: string;
   generate?: GenerateStageOptions;
 }
 
-const upscaleStage: Stage = {
-  name: 'super_resolution',
-  async run(job) {
-    const img = job.image;
-    if (!img || !job.request.use_sr) return job;
-    const w = img.width * 2;
-    const h = img.height * 2;
-    const out = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
-      raw: { width: img.width, height: img.height, channels: 4 },
-    })
-      .resize(w, h, { kernel: 'lanczos3' })
-      .raw()
-      .toBuffer();
-    job.image = { width: w, height: h, data: new Uint8ClampedArray(out.buffer, out.byteOffset, out.byteLength) };
-    return job;
-  },
-};
-
-const encodeStage: Stage = {
-  name: 'encode',
-  async run(job) {
-    const img = job.image;
-    if (!img) throw new Error('encode: no image');
-    const png = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
-      raw: { width: img.width, height: img.height, channels: 4 },
-    })
-      .png()
-      .toBuffer();
-    job.encoded = [png];
-    return job;
-  },
-};
-
-export function createStages(deps: StageDeps = {}): Stage[] {
-  return [seedStage, generateStage(deps.generate), upscaleStage, encodeStage];
+export function createStages(deps: StageDeps): Stage[] {
+  return [
+    seedStage,
+    textRiskStage(deps.textRisk),
+    rewriteStage(deps.rewriter, deps.textRisk),
+    typographyPlanStage,
+    generateStage(deps.generate),
+    superResolutionStage(deps.sr),
+    typographyRenderStage,
+    ...(deps.imageRisk ? [imageRiskStage(deps.imageRisk)] : []),
+    watermarkStage,
+    encodeStage({ producer: deps.producer }),
+    ...(deps.hosting ? [storeStage(deps.hosting)] : []),
+  ];
 }

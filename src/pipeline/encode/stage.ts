@@ -1,0 +1,26 @@
+/** The encode stage: PNG with the implicit AI label (producer = the configured service name). */
+import type { Stage } from '../types.js';
+import { encodePng } from './encode-png.js';
+
+export interface EncodeStageOptions {
+  /** ContentProducer in the label, e.g. `mengtu@example.com` or the operator's name. Default 'mengtu'. */
+  producer?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function encodeStage(opts: EncodeStageOptions = {}): Stage {
+  return {
+    name: 'encode',
+    async run(job, ctx) {
+      if (!job.image) throw new Error('encode: no image');
+      // The prompt is not written into the file: images travel further than logs do.
+      const png = await encodePng(
+        job.image,
+        { requestId: job.requestId, producer: opts.producer ?? 'mengtu', seed: job.seed, model: ctx.engine.modelName },
+        opts.env ? { env: opts.env } : {},
+      );
+      job.encoded = [png];
+      return job;
+    },
+  };
+}

@@ -1,0 +1,22 @@
+/** The use_sr stage: ×2 by the configured resolver, then exact delivered size; records which method ran. */
+import type { Stage } from '../types.js';
+import { resizeRaw } from './lanczos.js';
+import type { SuperResolver } from './types.js';
+
+export function superResolutionStage(sr: SuperResolver): Stage {
+  return {
+    name: 'super_resolution',
+    async run(job) {
+      const img = job.image;
+      if (!img || !job.request.use_sr) return job;
+      let out = await sr.upscale(img, 2);
+      // The engine may hand back a multiple-of-8 render; the contract delivers exactly 2 × the request.
+      if (out.width !== job.outputWidth || out.height !== job.outputHeight) {
+        out = await resizeRaw(out, job.outputWidth, job.outputHeight, 'lanczos3');
+      }
+      job.image = out;
+      job.extras.srMethod = sr.method;
+      return job;
+    },
+  };
+}

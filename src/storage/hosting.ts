@@ -1,0 +1,78 @@
+/**
+ * Image hosting for return_url: S3 when MENGTU_S3_BUCKET is set (presigned bucket URLs), else local files
+ * under `<dataDir>/images` served by the gateway with HMAC-signed URLs. URL lifetime MENGTU_URL_TTL_SECONDS
+ * (default 3600, the cloud's 1 h).
+ */
+import { imageKey } from './keys.js';
+import { LocalImageStore } from './local.js';
+import { S3ImageStore, s3ConfigFromEnv } from './s3.js';
+import { loadUrlSecret } from './secret.js';
+import { createUrlSigner, type UrlSigner } from './signer.js';
+import type { ImageStore } from './types.js';
+
+export const DEFAULT_URL_TTL_SECONDS = 3600;
+
+export interface ImageHosting {
+  readonly store: ImageStore;
+  /** Null for S3 (the bucket signs its own URLs). */
+  readonly signer: UrlSigner | null;
+  readonly ttlSeconds: number;
+  /** A start-up line for the log. */
+  readonly status: string;
+  /** Stores one PNG under a generated key and returns its URL, valid for ttlSeconds. */
+  publish(requestId: string, index: number, png: Buffer, now?: Date): Promise<{ key: string; url: string; expiresAt: Date }>;
+}
+
+export interface HostingOptions {
+  dataDir: string;
+  /** Where clients reach the gateway, e.g. `https://mengtu.example.com`; local URLs are built on it. */
+  publicBaseUrl: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function urlTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MENGTU_URL_TTL_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_URL_TTL_SECONDS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0 || n > 7 * 24 * 3600) {
+    throw new RangeError(`MENGTU_URL_TTL_SECONDS must be an integer in [1, 604800] (got '${raw}')`);
+  }
+  return n;
+}
+
+export async function createImageHosting(opts: HostingOptions): Promise<ImageHosting> {
+  const env = opts.env ?? process.env;
+  const ttlSeconds = urlTtlFromEnv(env);
+  const s3 = s3ConfigFromEnv(env);
+  if (s3) {
+    const store = new S3ImageStore(s3);
+    return {
+      store,
+      signer: null,
+      ttlSeconds,
+      status: `image hosting: S3 bucket '${s3.bucket}'${s3.endpoint ? ` at ${s3.endpoint}` : ''}, presigned URLs valid ${ttlSeconds}s`,
+      async publish(requestId, index, png, now = new Date()) {
+        const key = imageKey(requestId, index, now);
+        const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
+        await store.put(key, png, { contentType: 'image/png', expiresAt });
+        return { key, url: await store.presignedUrl(key, ttlSeconds), expiresAt };
+      },
+    };
+  }
+  const { secret, source } = await loadUrlSecret(opts.dataDir, env);
+  const signer = createUrlSigner(secret, { publicBaseUrl: opts.publicBaseUrl });
+  const store = LocalImageStore.inDataDir(opts.dataDir);
+  return {
+    store,
+    signer,
+    ttlSeconds,
+    status: `image hosting: local files under ${opts.dataDir}/images, signed URLs valid ${ttlSeconds}s (secret from ${source})`,
+    async publish(requestId, index, png, now = new Date()) {
+      const key = imageKey(requestId, index, now);
+      const signed = signer.sign(key, ttlSeconds, now);
+      const expiresAt = new Date(signed.expires * 1000);
+      await store.put(key, png, { contentType: 'image/png', expiresAt });
+      return { key, url: signed.url, expiresAt };
+    },
+  };
+}

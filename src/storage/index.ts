@@ -1,0 +1,11 @@
+export type { ImageStore, PutOptions, StoredImage } from './types.js';
+export { InvalidKeyError } from './types.js';
+export { imageKey, isSafeKey, assertSafeKey } from './keys.js';
+export { LocalImageStore, type LocalStoreOptions } from './local.js';
+export { S3ImageStore, s3ConfigFromEnv, type S3StoreConfig } from './s3.js';
+export { createUrlSigner, type UrlSigner, type SignedUrl, type VerifyResult, type UrlSignerOptions } from './signer.js';
+export { loadUrlSecret, urlSecretPath } from './secret.js';
+export { startSweeper, type SweeperOptions } from './sweeper.js';
+export { serveImage, type ServeResult } from './serve.js';
+export { createImageHosting, urlTtlFromEnv, DEFAULT_URL_TTL_SECONDS, type ImageHosting, type HostingOptions } from './hosting.js';
+export { storeStage } from './stage.js';

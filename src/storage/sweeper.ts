@@ -1,0 +1,28 @@
+/** Periodically deletes expired images. The timer is unref'd: it never keeps the process alive. */
+import type { ImageStore } from './types.js';
+
+export interface SweeperOptions {
+  now?: () => Date;
+  onSwept?: (removed: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+export function startSweeper(store: ImageStore, intervalMs: number, opts: SweeperOptions = {}): () => void {
+  const now = opts.now ?? (() => new Date());
+  let running = false;
+  const tick = async (): Promise<void> => {
+    if (running) return; // a slow sweep (big bucket) must not pile up behind itself
+    running = true;
+    try {
+      const n = await store.sweep(now());
+      opts.onSwept?.(n);
+    } catch (err) {
+      opts.onError?.(err);
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

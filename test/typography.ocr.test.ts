@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { busyBackground } from '../bench/text.js';
+import type { RawImage } from '../src/engine/types.js';
+import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
+import { normaliseOcr, ocrAvailable, ocrText } from '../src/typography/ocr.js';
+import { drawnText, readBackBlock } from '../src/typography/verify.js';
+
+const missing = !ocrAvailable('chi_sim+eng') || !ocrAvailable('chi_sim_vert');
+const skip = missing ? 'tesseract not installed: apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert' : false;
+
+const PROMPTS = [
+  '一张节日海报，顶部大标题写着“新年快乐”',
+  '城市夜景，底部白色文字写着“欢迎光临”',
+  '海边日落，左上角黑体红色文字写着“限时优惠”',
+  '森林里的小屋，中间有金色描边大字“春暖花开”',
+  '咖啡店门口，右下角写着“今日特价 买一送一”',
+  '书店橱窗，上方写着“好好学习，天天向上”',
+  'a poster with the title "GRAND OPENING" in gold at the bottom',
+  'a city at night with bold white text that says "NIGHT MARKET" at the top',
+  'a beach at sunset, "Summer Sale" in the center',
+  'a bakery with text that says "Fresh Bread Daily" in the lower left',
+  'a cabin in the forest with outlined yellow text that says "WELCOME HOME" at the top',
+  'a festive poster, "Happy Birthday" in the upper right',
+];
+
+function png(img: RawImage): Promise<Buffer> {
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 4 } }).png().toBuffer();
+}
+
+describe('OCR reads back what was rendered', { skip }, () => {
+  it('normalises Tesseract\'s spacing in Chinese', () => {
+    assert.equal(normaliseOcr(' 新 年 快 乐 \n'), '新年快乐');
+    assert.equal(normaliseOcr('GRAND\nOPENING '), 'GRAND OPENING');
+  });
+
+  it('reads plain black-on-white text from a cropped box (zh and en)', async () => {
+    const white: RawImage = { width: 768, height: 512, data: new Uint8ClampedArray(768 * 512 * 4).fill(255) };
+    const plan = parseTextPlan('顶部黑色文字写着“万事如意”，底部黑色文字写着"Hello World"');
+    const report = renderTextPlanDetailed(white, plan);
+    const image = await png(report.image);
+    const [zh, en] = report.layout.blocks;
+    assert.equal(await ocrText(image, { lang: 'chi_sim', box: zh!.box, psm: 7 }), '万事如意');
+    assert.equal(await ocrText(image, { lang: 'eng', box: en!.box, psm: 7 }), 'Hello World');
+  });
+
+  for (const [i, prompt] of PROMPTS.entries()) {
+    it(`over a busy background: ${prompt}`, async () => {
+      const size = [1024, 768, 640][i % 3]!;
+      const bg = busyBackground(size, size, 4242 + i);
+      const report = renderTextPlanDetailed(bg, parseTextPlan(prompt));
+      assert.equal(report.layout.blocks.length, 1);
+      const lb = report.layout.blocks[0]!;
+      const read = await readBackBlock(report.image, bg, lb, report.legibility[0]!);
+      assert.equal(read, drawnText(lb));
+    });
+  }
+
+  it('reads vertical Chinese', async () => {
+    const bg = busyBackground(768, 768, 99);
+    const report = renderTextPlanDetailed(bg, parseTextPlan('右侧竖排黑体白色文字“春眠不觉晓”'));
+    const lb = report.layout.blocks[0]!;
+    assert.equal(lb.lines.length, 1);
+    assert.equal(await readBackBlock(report.image, bg, lb, report.legibility[0]!), '春眠不觉晓');
+  });
+
+  it('layout boxes are where the text is (OCR of everything else finds nothing)', async () => {
+    const white: RawImage = { width: 512, height: 512, data: new Uint8ClampedArray(512 * 512 * 4).fill(255) };
+    const plan = parseTextPlan('顶部黑色文字写着“开业大吉”');
+    const lay = layoutPlan(plan, 512, 512);
+    const report = renderTextPlanDetailed(white, plan, { layout: lay });
+    const image = await png(report.image);
+    const box = lay.blocks[0]!.box;
+    const below = { x: 0, y: box.y + box.h + 4, w: 512, h: 512 - box.y - box.h - 4 };
+    assert.equal(await ocrText(image, { lang: 'chi_sim', box: below }), '');
+  });
+});
