@@ -4,11 +4,13 @@
  * parse → layout → render, each block read back with OCR. Also measures the judge's ceiling: the same
  * lines drawn plainly, black on white, same face and size, OCR'd the same way.
  *
- *   npm run bench:text            (BENCH_TEXT_N=60 for a quicker run; MENGTU_BENCH_MODEL=dir adds engine images)
+ *   npm run bench:text            (BENCH_TEXT_N=60 for a quicker run; MENGTU_BENCH_MODEL=dir draws over that model's output instead of tiny's)
  */
 import { createCanvas } from '@napi-rs/canvas';
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { ensureTinyModel, loadEngine } from '../src/engine/index.js';
 import type { RawImage } from '../src/engine/types.js';
 import { createRng, type Rng } from '../src/engine/rng.js';
 import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
@@ -295,26 +297,15 @@ export async function runTextBench(opts: { n?: number; seed?: number; ocrTextHei
   return res;
 }
 
-/** When a model directory is given, also draw text over real engine output (a handful of images). */
+/** Text over real engine output: the tiny model by default, or MENGTU_BENCH_MODEL (a model directory). */
 async function engineSection(log: (s: string) => void): Promise<void> {
-  const dir = process.env.MENGTU_BENCH_MODEL;
-  if (!dir) {
-    log('  engine images: skipped (set MENGTU_BENCH_MODEL to a model directory to include them)');
-    return;
-  }
-  let mod: { loadEngine?: (dir: string) => Promise<import('../src/engine/types.js').Engine> };
-  try {
-    mod = (await import('../src/engine/index.js')) as typeof mod;
-  } catch (err) {
-    log(`  engine images: skipped (engine not importable: ${err instanceof Error ? err.message : String(err)})`);
-    return;
-  }
-  if (!mod.loadEngine) return log('  engine images: skipped (no loadEngine)');
-  const engine = await mod.loadEngine(dir);
+  // The tiny model's output is real inference (random weights): busy, high-frequency backgrounds.
+  const dir = process.env.MENGTU_BENCH_MODEL ?? (await ensureTinyModel());
+  const engine = await loadEngine(dir, { name: process.env.MENGTU_BENCH_MODEL ? path.basename(dir) : 'tiny' });
   try {
     let ok = 0;
     let total = 0;
-    for (const c of makeCases(8, 7).map((c) => ({ ...c, width: 512, height: 512 }))) {
+    for (const c of makeCases(24, 7).map((c) => ({ ...c, width: 512, height: 512 }))) {
       const plan = parseTextPlan(c.prompt);
       const gen = await engine.generate({ prompt: plan.modelPrompt, negativePrompt: plan.negativePrompt, width: 512, height: 512, seed: c.id });
       const report = renderTextPlanDetailed(gen.image, plan);

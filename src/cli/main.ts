@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { CvError, EngineError } from '../contract/errors.js';
 import { registerGenerateCommand } from './generate.js';
 import { registerKeysCommands } from './keys.js';
+import { registerLayoutCommand } from './layout.js';
 import { registerModelCommands } from './models.js';
 import { registerServeCommand } from './serve.js';
 
@@ -18,6 +19,7 @@ registerServeCommand(program);
 registerGenerateCommand(program);
 registerKeysCommands(program);
 registerModelCommands(program);
+registerLayoutCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -63,6 +63,9 @@ export class EngineHost {
       this.state = 'failed';
       this.detail = err instanceof Error ? err.message : String(err);
       log.error({ err, model: this.opts.model }, `engine failed to load: ${this.detail}`);
+      if (this.opts.model !== 'tiny') {
+        log.error('the server stays up but not ready (/readyz 503); to smoke-test without any download, start it with --model tiny');
+      }
       throw err;
     }
   }
