@@ -52,16 +52,19 @@ describe('pipeline stages through the gateway', () => {
     assert.equal(unetRuns(metricsAfter), unetRuns(metricsBefore));
   });
 
-  test('use_pre_llm expands (quoted text kept verbatim); false leaves rephraser empty', async () => {
+  test('use_pre_llm expands the prompt the model sees (quoted text left to typography); false leaves rephraser empty', async () => {
     const prompt = '一张海报，画面上方有红色文字写着：“新年快乐”';
     const on = await call({ prompt, seed: 1, width: 256, height: 256, use_sr: false });
     assert.equal(on.json.code, 10000);
-    assert.ok(on.json.data!.rephraser_result.includes('“新年快乐”'), on.json.data!.rephraser_result);
-    assert.ok(on.json.data!.rephraser_result.length > prompt.length);
+    const rephrased = on.json.data!.rephraser_result;
+    assert.match(rephrased, /^a poster\b.*blank space.*, poster layout/, rephrased);
+    assert.doesNotMatch(rephrased, /新年快乐/, 'the literal text is drawn, not painted by the model');
+    assert.doesNotMatch(rephrased, /\p{Script=Han}/u, 'the English-only text encoder gets English');
     assert.equal(on.json.data!.llm_result, on.json.data!.rephraser_result);
     const p = on.json.data!.infer_ctx.params;
     assert.equal(p.use_pre_llm, true);
-    assert.match(String(p.translate_prompt), /poster/i);
+    assert.match(String(p.translate_prompt), /^a poster/);
+    assert.equal(p.ori_prompt, prompt);
     assert.match(String(p.negative_prompt), /text|letters/);
     const off = await call({ prompt, seed: 1, width: 256, height: 256, use_sr: false, use_pre_llm: false });
     assert.equal(off.json.data!.rephraser_result, '');

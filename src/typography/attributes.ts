@@ -12,41 +12,57 @@ export interface Hit<T> {
   value: T;
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-interface Compiled<T> {
-  re: RegExp;
+interface Entry<T> {
+  /** The word as listed, lower-cased for English (matched case-insensitively on word boundaries). */
+  w: string;
   v: T;
+  en: boolean;
 }
-const compiled = new WeakMap<object, WeakMap<object, Compiled<unknown>[]>>();
+const compiled = new WeakMap<object, WeakMap<object, Entry<unknown>[]>>();
 
-/** Vocabulary entries as regexes, longest first; compiled once per pair of lists. */
-function compile<T>(zh: ReadonlyArray<readonly [string, T]>, en: ReadonlyArray<readonly [string, T]>): Compiled<T>[] {
+/** Vocabulary entries, longest first; built once per pair of lists. */
+function compile<T>(zh: ReadonlyArray<readonly [string, T]>, en: ReadonlyArray<readonly [string, T]>): Entry<T>[] {
   let inner = compiled.get(zh);
   if (!inner) compiled.set(zh, (inner = new WeakMap()));
   const hit = inner.get(en);
-  if (hit) return hit as Compiled<T>[];
-  const entries = [...zh.map(([w, v]) => ({ w, v, en: false })), ...en.map(([w, v]) => ({ w, v, en: true }))]
-    .sort((a, b) => b.w.length - a.w.length)
-    .map((e) => ({ v: e.v, re: e.en ? new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(e.w)}(?![\\p{L}\\p{N}])`, 'giu') : new RegExp(escapeRe(e.w), 'g') }));
+  if (hit) return hit as Entry<T>[];
+  const entries = [...zh.map(([w, v]) => ({ w, v, en: false })), ...en.map(([w, v]) => ({ w: w.toLowerCase(), v, en: true }))].sort(
+    (a, b) => b.w.length - a.w.length,
+  );
   inner.set(en, entries);
   return entries;
 }
 
-/** All non-overlapping hits, longest vocabulary entries claiming their characters first. */
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+const isWordChar = (c: string | undefined): boolean => c !== undefined && WORD_CHAR.test(c);
+
+/**
+ * All non-overlapping hits, longest vocabulary entries claiming their characters first. Plain indexOf
+ * scans rather than one regex per entry: hundreds of regexes get their compiled code flushed by V8 in a
+ * busy server and cost ~100 ms a prompt to recompile.
+ */
 export function findWords<T>(text: string, zh: ReadonlyArray<readonly [string, T]>, en: ReadonlyArray<readonly [string, T]>): Hit<T>[] {
   const entries = compile(zh, en);
+  const lower = text.toLowerCase();
+  // Lower-casing that changes lengths (rare letters such as İ) would shift indices; match those case-sensitively.
+  const folded = lower.length === text.length ? lower : text;
   const taken = new Uint8Array(text.length);
   const hits: Hit<T>[] = [];
   for (const e of entries) {
-    for (const m of text.matchAll(e.re)) {
-      const s = m.index;
-      const end = s + m[0].length;
+    const hay = e.en ? folded : text;
+    let from = 0;
+    for (;;) {
+      const s = hay.indexOf(e.w, from);
+      if (s === -1) break;
+      const end = s + e.w.length;
+      if (e.en && (isWordChar(text[s - 1]) || isWordChar(text[end]))) {
+        from = s + 1;
+        continue;
+      }
+      from = end;
       if (taken.subarray(s, end).some((x) => x === 1)) continue;
       taken.fill(1, s, end);
-      hits.push({ index: s, end, word: m[0], value: e.v });
+      hits.push({ index: s, end, word: text.slice(s, end), value: e.v });
     }
   }
   return hits.sort((a, b) => a.index - b.index);

@@ -33,6 +33,8 @@ export async function loadOnnxUpscaler(model: string | Uint8Array, opts: OnnxUps
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.intraOpNumThreads ?? 0,
     interOpNumThreads: 1,
+    // Spinning worker threads would keep both cores busy after each tile, slowing the JS stages that follow.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
   let session: ort.InferenceSession;
   try {

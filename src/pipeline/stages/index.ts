@@ -1,5 +1,5 @@
 /**
- * The pipeline in request order (DESIGN.md): text risk → prompt rewrite → typography plan → diffusion →
+ * The pipeline in request order (DESIGN.md): text risk → typography plan → prompt rewrite → diffusion →
  * super-resolution → typography render → image risk → watermark → encode (+AI label) → store.
  * Each stage's dependencies are closed over here, so a reader finds every stage in one list.
  */
@@ -35,8 +35,8 @@ export function createStages(deps: StageDeps): Stage[] {
   return [
     seedStage,
     textRiskStage(deps.textRisk),
-    rewriteStage(deps.rewriter, deps.textRisk),
     typographyPlanStage,
+    rewriteStage(deps.rewriter, deps.textRisk),
     generateStage(deps.generate),
     superResolutionStage(deps.sr),
     typographyRenderStage,

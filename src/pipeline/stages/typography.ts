@@ -12,16 +12,15 @@ export function textPlanOf(job: Job): TextPlan | undefined {
   return job.extras[PLAN_KEY] as TextPlan | undefined;
 }
 
-/** Runs after the rewrite, which keeps quoted text verbatim: blocks come from the original prompt (its
- *  position/colour/style words are the caller's), the model prompt from the rewritten one. */
+/** Runs before the rewrite: the caller's own words say where and how the text goes, and the rewrite then
+ *  expands and translates a prompt that no longer holds the literal text ("…上方有留白" → "… blank space"). */
 export const typographyPlanStage: Stage = {
   name: 'typography_plan',
   run(job) {
     const plan = parseTextPlan(job.request.prompt);
     if (plan.blocks.length === 0) return job;
     job.extras[PLAN_KEY] = plan;
-    const forModel = job.modelPrompt === job.request.prompt ? plan : parseTextPlan(job.modelPrompt);
-    job.modelPrompt = forModel.modelPrompt;
+    job.modelPrompt = plan.modelPrompt;
     job.negativePrompt = [job.negativePrompt, plan.negativePrompt].filter((s) => s.length > 0).join(', ');
     return job;
   },
