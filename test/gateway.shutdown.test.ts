@@ -64,6 +64,11 @@ test('graceful shutdown finishes the in-flight request before exiting', { timeou
   assert.ok(json.data.binary_data_base64[0]!.length > 1000);
   assert.equal(await exited, 0);
   assert.ok(lines.some((l) => l.includes('shutting down')), 'logged the shutdown');
+  // Structured logs carry the request id the caller saw.
+  const requestId = res.headers.get('x-request-id');
+  assert.ok(requestId);
+  const own = lines.map((l) => { try { return JSON.parse(l) as { request_id?: string; msg?: string }; } catch { return {}; } }).filter((r) => r.request_id === requestId);
+  assert.ok(own.some((r) => r.msg === 'incoming request') && own.some((r) => r.msg === 'job done'), 'request lines carry request_id');
   // After exit, the port no longer answers.
   await assert.rejects(fetch(`${url}/healthz`));
 });

@@ -59,3 +59,22 @@ test('MENGTU_ACCESS_KEYS parsing', () => {
   assert.throws(() => parseKeysEnv('AK1'), KeyConfigError);
   assert.throws(() => parseKeysEnv(':SK'), KeyConfigError);
 });
+
+test('first start with no keys generates one pair, owner-only, and only once', async () => {
+  const { mkdtemp, stat } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { loadKeyStore } = await import('../src/gateway/keys.js');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-keys-'));
+  const first = await loadKeyStore(dir, {});
+  assert.ok(first.generated, 'generated on first start');
+  assert.equal((await stat(path.join(dir, 'keys.json'))).mode & 0o777, 0o600);
+  assert.equal(first.store.secretFor(first.generated.accessKeyId), first.generated.secretAccessKey);
+  const second = await loadKeyStore(dir, {});
+  assert.equal(second.generated, null);
+  assert.deepEqual(second.store.ids(), [first.generated.accessKeyId]);
+  // Environment keys are added to the file's.
+  const both = await loadKeyStore(dir, { MENGTU_ACCESS_KEYS: 'AKenv:SKenv' });
+  assert.equal(both.store.secretFor('AKenv'), 'SKenv');
+  assert.equal(both.store.size, 2);
+});
