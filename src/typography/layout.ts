@@ -143,9 +143,14 @@ function largestFit(block: TextBlock, region: Box, maxSize: number, measure: Mea
 /** Unwrapped text is kept when it costs less than this share of the wrapped size: 福星高 / 照 reads badly. */
 const KEEP_WHOLE = 0.7;
 
+/** Thin-stroked decorative faces lose strokes at small sizes; their small/medium classes are drawn larger. */
+const DECORATIVE_FACES: ReadonlySet<string> = new Set(['brush', 'handwriting', 'script']);
+const DECORATIVE_BOOST = 1.35;
+
 /** Lays one block out in its region at the largest size (≤ its class maximum) that fits. */
 export function layoutBlock(block: TextBlock, region: Box, imageShort: number, measure: MeasureText): LaidOutBlock {
-  const maxSize = Math.max(MIN_FONT, Math.floor(MAX_SIZE[block.size] * imageShort));
+  const boost = DECORATIVE_FACES.has(block.font) && (block.size === 'small' || block.size === 'medium') ? DECORATIVE_BOOST : 1;
+  const maxSize = Math.max(MIN_FONT, Math.floor(MAX_SIZE[block.size] * boost * imageShort));
   const wrapped = largestFit(block, region, maxSize, measure, true);
   const whole = largestFit(block, region, maxSize, measure, false);
   const best = whole && (!wrapped || whole.size >= KEEP_WHOLE * wrapped.size) ? whole : wrapped;
