@@ -151,9 +151,8 @@ export class MengtuClient {
       try {
         return await this.once<T>(rawQuery, text);
       } catch (err) {
-        const retry =
-          attempt < this.o.retries &&
-          ((err instanceof MengtuApiError && err.retryable) || (err instanceof TypeError && !(err instanceof MengtuGatewayError)));
+        // fetch reports network failures as TypeError; those and the retryable CV codes are tried again.
+        const retry = attempt < this.o.retries && ((err instanceof MengtuApiError && err.retryable) || err instanceof TypeError);
         if (!retry) throw err;
         const delay = this.o.backoffMs * 2 ** attempt;
         await sleep(delay / 2 + Math.random() * (delay / 2));
