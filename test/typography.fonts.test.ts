@@ -47,10 +47,17 @@ describe('glyph coverage (from each font file\'s cmap)', () => {
     for (const ch of [...LEVEL1, ...ASCII]) assert.ok(noto.has(ch.codePointAt(0)!), ch);
   });
   it('the Chinese display faces really are Chinese fonts (most glyphs come from them, not the fallback)', () => {
-    for (const key of ['ma-shan-zheng', 'zhi-mang-xing', 'zcool-kuaile'] as const) {
+    for (const key of ['ma-shan-zheng', 'lxgw-wenkai', 'zcool-kuaile'] as const) {
       const cov = familyCoverage(key);
       const have = LEVEL1.filter((c) => cov.has(c.codePointAt(0)!)).length;
       assert.ok(have / LEVEL1.length > 0.99, `${key}: ${have}/${LEVEL1.length}`);
+    }
+  });
+  it('the Latin faces put first in the brush, handwriting and rounded chains cover every ASCII letter and digit', () => {
+    // Otherwise Latin text in those styles would silently fall back to the CJK face's weaker Latin glyphs.
+    for (const key of ['kaushan-script', 'kalam-bold', 'nunito-extrabold'] as const) {
+      const cov = familyCoverage(key);
+      assert.deepEqual(ASCII.filter((c) => /[A-Za-z0-9]/.test(c) && !cov.has(c.codePointAt(0)!)), [], key);
     }
   });
   it('detects a missing glyph', () => {

@@ -16,9 +16,11 @@ export type FamilyKey =
   | 'noto-serif'
   | 'noto-serif-bold'
   | 'ma-shan-zheng'
-  | 'zhi-mang-xing'
+  | 'lxgw-wenkai'
   | 'zcool-kuaile'
-  | 'pacifico'
+  | 'nunito-extrabold'
+  | 'kalam-bold'
+  | 'kaushan-script'
   | 'playfair'
   | 'playfair-bold'
   | 'bebas-neue'
@@ -43,9 +45,12 @@ export const FAMILIES: Record<FamilyKey, FamilySpec> = {
   'noto-serif': { alias: 'mt Noto Serif SC', pkg: '@fontsource/noto-serif-sc', files: CJK_SLICES(400) },
   'noto-serif-bold': { alias: 'mt Noto Serif SC Bold', pkg: '@fontsource/noto-serif-sc', files: CJK_SLICES(700) },
   'ma-shan-zheng': { alias: 'mt Ma Shan Zheng', pkg: '@fontsource/ma-shan-zheng', files: CJK_SLICES(400) },
-  'zhi-mang-xing': { alias: 'mt Zhi Mang Xing', pkg: '@fontsource/zhi-mang-xing', files: /-chinese-simplified-400-normal\.woff2$|-latin-400-normal\.woff2$/ },
+  // Fontsource ships LXGW WenKai as one "latin" file per weight that in fact holds all ~30,000 glyphs.
+  'lxgw-wenkai': { alias: 'mt LXGW WenKai', pkg: '@fontsource/lxgw-wenkai', files: /-latin-500-normal\.woff2$/ },
   'zcool-kuaile': { alias: 'mt ZCOOL KuaiLe', pkg: '@fontsource/zcool-kuaile', files: /-chinese-simplified-400-normal\.woff2$|-latin-400-normal\.woff2$/ },
-  pacifico: { alias: 'mt Pacifico', pkg: '@fontsource/pacifico', files: LATIN(400) },
+  'nunito-extrabold': { alias: 'mt Nunito ExtraBold', pkg: '@fontsource/nunito', files: LATIN(800) },
+  'kalam-bold': { alias: 'mt Kalam Bold', pkg: '@fontsource/kalam', files: LATIN(700) },
+  'kaushan-script': { alias: 'mt Kaushan Script', pkg: '@fontsource/kaushan-script', files: LATIN(400) },
   playfair: { alias: 'mt Playfair Display', pkg: '@fontsource/playfair-display', files: LATIN(400) },
   'playfair-bold': { alias: 'mt Playfair Display Bold', pkg: '@fontsource/playfair-display', files: LATIN(700) },
   'bebas-neue': { alias: 'mt Bebas Neue', pkg: '@fontsource/bebas-neue', files: LATIN(400) },
@@ -62,10 +67,13 @@ export const FACES: Record<FaceId, FamilyKey[]> = {
   'sans-bold': ['inter-bold', 'noto-sans-bold', 'noto-sans'],
   serif: ['playfair', 'noto-serif', 'noto-sans'],
   'serif-bold': ['playfair-bold', 'noto-serif-bold', 'noto-sans-bold', 'noto-sans'],
-  brush: ['ma-shan-zheng', 'noto-serif-bold', 'noto-sans'],
-  handwriting: ['zhi-mang-xing', 'ma-shan-zheng', 'noto-sans'],
-  rounded: ['zcool-kuaile', 'noto-sans-bold', 'noto-sans'],
-  script: ['pacifico', 'zhi-mang-xing', 'noto-sans'],
+  // Latin letters from a Latin brush face: Ma Shan Zheng's own Latin glyphs read poorly (OCR 39/60 vs 58/60).
+  brush: ['kaushan-script', 'ma-shan-zheng', 'noto-serif-bold', 'noto-sans'],
+  // Legible handwriting first: the cursive Zhi Mang Xing was read right 27 of 60 times, LXGW WenKai 60/60.
+  handwriting: ['lxgw-wenkai', 'noto-sans'],
+  // ZCOOL KuaiLe's Latin letters read poorly (OCR 70/98 vs Nunito ExtraBold 97/98): Latin comes from Nunito.
+  rounded: ['nunito-extrabold', 'zcool-kuaile', 'noto-sans-bold', 'noto-sans'],
+  script: ['kalam-bold', 'lxgw-wenkai', 'noto-sans'],
   display: ['bebas-neue', 'noto-sans-bold', 'noto-sans'],
 };
 

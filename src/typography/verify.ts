@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import type { RawImage } from '../engine/types.js';
 import { haloFor, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
 import { ocrText, type OcrLang } from './ocr.js';
+import { cropRgb, tileHorizontally, type PaddleRecognizer } from './paddle-ocr.js';
 import { extrusionColor } from './render.js';
 import { normaliseForCompare } from './textmetrics.js';
 import type { LaidOutBlock } from './types.js';
@@ -81,5 +82,26 @@ export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidO
     scaleTo: { textHeight: lb.fontSize, targetHeight: opts.textHeight ?? OCR_TEXT_HEIGHT },
   });
   const read = normaliseForCompare(raw);
+  return lb.block.vertical || lb.block.lang === 'zh' ? read.replace(/ /g, '') : read;
+}
+
+/**
+ * The PaddleOCR judge for one block: each laid-out line is cut from the composited image with a margin
+ * and read by PP-OCRv4, then the lines are joined like drawnText() joins them. A vertical column is cut
+ * into its character cells (one em each, as laid out) and they are read side by side.
+ */
+export async function readBackBlockPaddle(rec: PaddleRecognizer, image: RawImage, lb: LaidOutBlock): Promise<string> {
+  const parts: string[] = [];
+  // A margin that holds glow and 3D depth but stays inside a backing plate: a plate's edge in the crop
+  // is read as "]" or "l".
+  const m = lb.fontSize * 0.15;
+  const size = lb.fontSize;
+  for (const line of lb.lines) {
+    const crop = lb.block.vertical
+      ? tileHorizontally(Array.from({ length: Math.round(line.height / size) }, (_, i) => cropRgb(image, { x: line.x - m, y: line.y + i * size, w: line.width + 2 * m, h: size })))
+      : cropRgb(image, { x: line.x - m, y: line.y, w: line.width + 2 * m, h: line.height });
+    parts.push((await rec.readLine(crop)).text);
+  }
+  const read = normaliseForCompare(parts.join(lb.block.vertical || lb.block.lang === 'zh' ? '' : ' '));
   return lb.block.vertical || lb.block.lang === 'zh' ? read.replace(/ /g, '') : read;
 }
