@@ -1,5 +1,5 @@
 /**
- * mengtu/client — a TypeScript SDK for the Jimeng 2.1 CVProcess API. It signs requests exactly as
+ * mengtu/client — a TypeScript SDK for the Jimeng 2.1 API (CVProcess and the async pair). It signs requests exactly as
  * Volcengine's SDKs do, so it works against mengtu and against visual.volcengineapi.com alike.
  */
 import {
@@ -11,6 +11,7 @@ import {
   signature,
   stringToSign,
 } from '../contract/signature.js';
+import type { AigcMeta, TaskStatus } from '../contract/async-task.js';
 import type { CVProcessData } from '../contract/response.js';
 
 export type { CVProcessData } from '../contract/response.js';
@@ -32,6 +33,18 @@ export interface CVProcessInput {
     logo_text_content?: string;
   };
 }
+
+export type { AigcMeta, TaskStatus } from '../contract/async-task.js';
+
+/** CVSync2AsyncGetResult's delivery choices (sent as the req_json string). */
+export interface GetResultOptions {
+  return_url?: boolean;
+  logo_info?: CVProcessInput['logo_info'];
+  aigc_meta?: Partial<AigcMeta>;
+}
+
+/** GetResult's data: the status, and the §5 fields once done. */
+export type TaskResult = { status: TaskStatus; binary_data_base64: string[]; image_urls: string[] | null } & Partial<CVProcessData>;
 
 export interface CvResponse<T> {
   code: number;
@@ -187,6 +200,41 @@ export class MengtuClient {
   /** Text to image (jimeng_high_aes_general_v21_L by default). */
   async cvProcess(input: CVProcessInput): Promise<CvResponse<CVProcessData>> {
     return this.call<CVProcessData>('CVProcess', { req_key: DEFAULT_REQ_KEY, ...input });
+  }
+
+  /** CVSync2AsyncSubmitTask: queues the same body CVProcess takes; resolves to the task id. */
+  async submitTask(input: CVProcessInput): Promise<string> {
+    const res = await this.call<{ task_id: string }>('CVSync2AsyncSubmitTask', { req_key: DEFAULT_REQ_KEY, ...input });
+    const id = res.data?.task_id;
+    if (!id) throw new MengtuApiError(50500, 'response carried no task_id', res.request_id, 200);
+    return id;
+  }
+
+  /** CVSync2AsyncGetResult: the task's status, and its images once done (throws the task's error if it failed). */
+  async getResult(taskId: string, options: GetResultOptions = {}, reqKey = DEFAULT_REQ_KEY): Promise<TaskResult> {
+    const body: Record<string, unknown> = { req_key: reqKey, task_id: taskId };
+    if (Object.keys(options).length > 0) body.req_json = JSON.stringify(options);
+    const res = await this.call<TaskResult>('CVSync2AsyncGetResult', body);
+    if (!res.data) throw new MengtuApiError(50500, 'response carried no data', res.request_id, 200);
+    return res.data;
+  }
+
+  /**
+   * Submits a task and polls until it is done (every `intervalMs`, default 1 s, up to `timeoutMs`,
+   * default 10 min). Throws when the task fails, expires or disappears.
+   */
+  async runTask(input: CVProcessInput, options: GetResultOptions & { intervalMs?: number; timeoutMs?: number; onStatus?: (s: TaskStatus) => void } = {}): Promise<TaskResult> {
+    const { intervalMs = 1000, timeoutMs = 600_000, onStatus, ...delivery } = options;
+    const id = await this.submitTask(input);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.getResult(id, delivery, input.req_key ?? DEFAULT_REQ_KEY);
+      onStatus?.(r.status);
+      if (r.status === 'done') return r;
+      if (r.status === 'not_found' || r.status === 'expired') throw new MengtuApiError(50500, `task ${id} is ${r.status}`, '', 200);
+      if (Date.now() + intervalMs > deadline) throw new MengtuApiError(50500, `task ${id} not done after ${timeoutMs} ms (${r.status})`, '', 200);
+      await sleep(intervalMs);
+    }
   }
 
   /** Convenience: generate and return the decoded image bytes (base64 mode). */

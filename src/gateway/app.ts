@@ -9,6 +9,8 @@ import { CvError, GatewayError, type CvCode } from '../contract/errors.js';
 import { parseRawQuery } from '../contract/signature.js';
 import type { EngineHost } from '../runtime/engine-host.js';
 import type { Generator } from '../runtime/generator.js';
+import type { AsyncTasks } from '../tasks/tasks.js';
+import { parseGetResultRequest } from '../contract/async-task.js';
 import { verifySignature } from './auth.js';
 import { cvEnvelope, gatewayEnvelope, newRequestId } from './envelope.js';
 import type { KeyStore } from './keys.js';
@@ -16,10 +18,13 @@ import { KeyLimiter, type LimitConfig } from './limits.js';
 import type { Metrics } from './metrics.js';
 
 export const API_VERSION = '2022-08-31';
-export const ACTIONS = ['CVProcess'] as const;
+export const ACTIONS = ['CVProcess', 'CVSync2AsyncSubmitTask', 'CVSync2AsyncGetResult'] as const;
+export type Action = (typeof ACTIONS)[number];
 
 export interface AppOptions {
   generator: Generator;
+  /** The async pair (contract §7). */
+  tasks: AsyncTasks;
   host: EngineHost;
   keys: KeyStore;
   metrics: Metrics;
@@ -64,6 +69,13 @@ function sendError(reply: FastifyReply, req: FastifyRequest, err: unknown, opts:
   // 50500/50501 never carry internal text to the caller.
   const message = cv.code === 50500 || cv.code === 50501 ? '' : cv.message;
   return reply.code(cv.httpStatus).send(cvEnvelope(cv.code as CvCode, message, null, st.requestId, st.startNs));
+}
+
+/** Path-only URLs (no MENGTU_PUBLIC_BASE_URL) are made absolute with the address the caller used. */
+function absoluteUrls<T extends { image_urls: string[] | null }>(data: T, req: FastifyRequest): T {
+  if (!data.image_urls) return data;
+  const origin = `${req.protocol}://${req.host}`;
+  return { ...data, image_urls: data.image_urls.map((u) => (u.startsWith('/') ? origin + u : u)) };
 }
 
 export function buildApp(opts: AppOptions): FastifyInstance {
@@ -152,24 +164,26 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       } catch {
         throw new CvError(50204, 'Invalid Param Type: request body must be valid JSON');
       }
-      const request = parseCVProcessRequest(parsedBody);
+      const action = st.action as Action;
+      // Each action's body is validated before any limit is counted: a bad request costs no quota.
+      const cvRequest = action === 'CVSync2AsyncGetResult' ? null : parseCVProcessRequest(parsedBody);
+      const getResult = action === 'CVSync2AsyncGetResult' ? parseGetResultRequest(parsedBody) : null;
       const lease = limiter.acquire(accessKey);
       try {
-        const abort = new AbortController();
-        // A caller that hangs up should not keep the engine busy for an answer nobody reads.
-        reply.raw.once('close', () => {
-          if (!reply.raw.writableFinished) abort.abort(new CvError(50500, undefined, { logDetail: 'client went away' }));
-        });
-        const { data } = await opts.generator.submit(request, {
-          requestId: st.requestId,
-          accessKey,
-          signal: abort.signal,
-          log: req.log,
-        });
-        // Path-only URLs (no MENGTU_PUBLIC_BASE_URL) are made absolute with the address the caller used.
-        if (data.image_urls) {
-          const origin = `${req.protocol}://${req.host}`;
-          data.image_urls = data.image_urls.map((u) => (u.startsWith('/') ? origin + u : u));
+        let data: object;
+        if (cvRequest && action === 'CVProcess') {
+          const abort = new AbortController();
+          // A caller that hangs up should not keep the engine busy for an answer nobody reads.
+          reply.raw.once('close', () => {
+            if (!reply.raw.writableFinished) abort.abort(new CvError(50500, undefined, { logDetail: 'client went away' }));
+          });
+          data = absoluteUrls((await opts.generator.submit(cvRequest, { requestId: st.requestId, accessKey, signal: abort.signal, log: req.log })).data, req);
+        } else if (cvRequest) {
+          const taskId = await opts.tasks.submit(cvRequest, { requestId: st.requestId, accessKey, log: req.log });
+          req.log.info({ task_id: taskId }, 'task submitted');
+          data = { task_id: taskId };
+        } else {
+          data = absoluteUrls(await opts.tasks.getResult(getResult!, { accessKey, log: req.log }), req);
         }
         opts.metrics.requests.inc({ action: st.action, code: '10000' });
         return reply.code(200).send(cvEnvelope(10000, 'Success', data, st.requestId, st.startNs));

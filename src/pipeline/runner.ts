@@ -18,6 +18,7 @@ export function newJob(request: CVProcessRequest, requestId: string): Job {
     outputHeight: request.use_sr ? request.height * 2 : request.height,
     srStrength: 0.4,
     image: null,
+    aigcMeta: null,
     encoded: [],
     stageMs: {},
     extras: {},

@@ -2,6 +2,7 @@
  * The job that flows through the pipeline stages. Each stage is `(job, ctx) => job` (or a Promise of it)
  * and throws a typed CvError to stop the request with a Volcengine code.
  */
+import type { AigcMeta } from '../contract/async-task.js';
 import type { CVProcessRequest } from '../contract/cvprocess.js';
 import type { Engine, RawImage, SchedulerName } from '../engine/types.js';
 import type { Logger } from 'pino';
@@ -35,6 +36,8 @@ export interface Job {
   srStrength: number;
   /** Set by the engine stage; later stages transform it. */
   image: RawImage | null;
+  /** Label fields the caller set for its copy (async GetResult's req_json.aigc_meta); null = ours. */
+  aigcMeta: AigcMeta | null;
   /** Encoded output images (PNG), set by the encode stage. */
   encoded: Buffer[];
   /** Per-stage milliseconds, for logs, metrics and benchmarks. */

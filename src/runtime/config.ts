@@ -32,6 +32,8 @@ export const ConfigSchema = z.object({
   workers: intEnv(1).default(1),
   /** Jobs allowed to wait for the engine; beyond that requests get 50430. */
   maxQueue: intEnv(0).default(16),
+  /** Hours an async task's result can be fetched (contract §7: 12); then `expired` as long again. */
+  taskTtlHours: z.coerce.number().positive().default(12),
   publicBaseUrl: z.string().optional(),
   /** auto: a model in srModelDir, else the built-in ESRGAN-slim, else Lanczos; lanczos: never a model. */
   srMode: z.enum(['auto', 'model', 'lanczos']).default('auto'),
@@ -61,6 +63,7 @@ const ENV_MAP: Record<string, keyof Config> = {
   MENGTU_CONCURRENCY: 'concurrency',
   MENGTU_WORKERS: 'workers',
   MENGTU_MAX_QUEUE: 'maxQueue',
+  MENGTU_TASK_TTL_HOURS: 'taskTtlHours',
   MENGTU_PUBLIC_BASE_URL: 'publicBaseUrl',
   MENGTU_LOG_LEVEL: 'logLevel',
   MENGTU_SR_MODE: 'srMode',

@@ -8,6 +8,7 @@ import type { CVProcessRequest } from '../contract/cvprocess.js';
 import { CvError } from '../contract/errors.js';
 import { buildCVProcessData, type CVProcessData } from '../contract/response.js';
 import { newJob, runPipeline, type StageObserver } from '../pipeline/runner.js';
+import type { Engine } from '../engine/types.js';
 import type { Job, Log, Stage } from '../pipeline/types.js';
 import type { EngineHost } from './engine-host.js';
 
@@ -60,27 +61,51 @@ export class Generator {
     return this.queue.pending;
   }
 
-  /** Runs the whole pipeline for one request; refuses with 50430 when the queue is full. */
-  async submit(request: CVProcessRequest, meta: SubmitMeta): Promise<{ job: Job; data: CVProcessData }> {
+  /** The engine, when it is ready and the queue has room; else the contract's error (50501 / 50430). */
+  assertCapacity(): Engine {
     const engine = this.opts.host.engine();
     if (this.queue.size >= this.opts.maxQueue) {
       throw new CvError(50430, undefined, { logDetail: `engine queue full (${this.queue.size} waiting)` });
     }
+    return engine;
+  }
+
+  /**
+   * Queues `stages` over `job` on the engine's queue; refuses with 50430 when the queue is full.
+   * `onStart` is called when a worker picks the job up (async tasks turn in_queue → generating then).
+   */
+  async run(job: Job, stages: readonly Stage[], meta: Omit<SubmitMeta, 'accessKey'> & { onStart?: () => void }): Promise<Job> {
+    const engine = this.assertCapacity();
     const log = meta.log ?? this.opts.log;
-    const job = await this.queue.add(
-      () =>
-        runPipeline(newJob(request, meta.requestId), this.opts.stages, { engine, log, ...(meta.signal ? { signal: meta.signal } : {}) }, this.opts.observeStage),
-    );
-    const delivered = await this.opts.deliver(job, request.return_url);
+    return this.queue.add(() => {
+      meta.onStart?.();
+      return runPipeline(job, stages, { engine, log, ...(meta.signal ? { signal: meta.signal } : {}) }, this.opts.observeStage);
+    });
+  }
+
+  /** Runs `stages` at once, outside the queue: cheap steps such as delivering a finished async result. */
+  async runNow(job: Job, stages: readonly Stage[], log?: Log): Promise<Job> {
+    return runPipeline(job, stages, { engine: this.opts.host.engine(), log: log ?? this.opts.log }, this.opts.observeStage);
+  }
+
+  /** The §5 data for a finished job, delivered inline or as URLs. */
+  async respond(job: Job, accessKey: string, log?: Log): Promise<CVProcessData> {
+    const delivered = await this.opts.deliver(job, job.request.return_url);
     const data = buildCVProcessData(job, {
       base64: delivered.base64,
       urls: delivered.urls,
-      appKey: meta.accessKey,
-      srUpscaler: request.use_sr ? this.opts.srUpscaler() : '',
+      appKey: accessKey,
+      srUpscaler: job.request.use_sr ? this.opts.srUpscaler() : '',
       createdAt: new Date(),
     });
-    log.info({ seed: job.seed, stage_ms: roundAll(job.stageMs), size: `${job.outputWidth}x${job.outputHeight}` }, 'job done');
-    return { job, data };
+    (log ?? this.opts.log).info({ seed: job.seed, stage_ms: roundAll(job.stageMs), size: `${job.outputWidth}x${job.outputHeight}` }, 'job done');
+    return data;
+  }
+
+  /** Runs the whole pipeline for one request (CVProcess). */
+  async submit(request: CVProcessRequest, meta: SubmitMeta): Promise<{ job: Job; data: CVProcessData }> {
+    const job = await this.run(newJob(request, meta.requestId), this.opts.stages, meta);
+    return { job, data: await this.respond(job, meta.accessKey, meta.log) };
   }
 
   /** Waits for running and queued jobs (graceful shutdown). */

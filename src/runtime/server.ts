@@ -11,6 +11,9 @@ import type { Config } from './config.js';
 import { EngineHost } from './engine-host.js';
 import { Generator, inlineOrUrls } from './generator.js';
 import { createPipelineServices } from './services.js';
+import { LocalImageStore } from '../storage/local.js';
+import { AsyncTasks } from '../tasks/tasks.js';
+import { TaskStore } from '../tasks/store.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -71,8 +74,15 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     observeStage: (stage, ms) => metrics.stageSeconds.observe({ stage }, ms / 1000),
     deliver: inlineOrUrls,
   });
+  const taskStore = new TaskStore(LocalImageStore.inDataDir(cfg.dataDir, { subdir: 'tasks' }), { ttlMs: cfg.taskTtlHours * 3_600_000 });
+  const tasks = new AsyncTasks({ generator, store: taskStore, stages: services.stages, log: logger });
+  const stopTaskSweeper = startSweeper({ sweep: () => taskStore.sweep() }, 60_000, {
+    onSwept: (n) => (n > 0 ? logger.info({ forgotten: n }, 'old async tasks forgotten') : undefined),
+    onError: (err) => logger.warn({ err }, 'task sweep failed'),
+  });
   const app = buildApp({
     generator,
+    tasks,
     host,
     keys,
     metrics,
@@ -106,6 +116,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     url: address,
     async close() {
       stopSweeper();
+      stopTaskSweeper();
       await app.close();
       await generator.drain();
       await host.close();

@@ -32,9 +32,10 @@ export class LocalImageStore implements ImageStore {
     this.now = opts.now ?? Date.now;
   }
 
-  /** `<dataDir>/images`. */
-  static inDataDir(dataDir: string, opts: LocalStoreOptions = {}): LocalImageStore {
-    return new LocalImageStore(path.join(dataDir, 'images'), opts);
+  /** `<dataDir>/images` (or another folder of the data dir, e.g. `tasks`). */
+  static inDataDir(dataDir: string, opts: LocalStoreOptions & { subdir?: string } = {}): LocalImageStore {
+    const { subdir, ...rest } = opts;
+    return new LocalImageStore(path.join(dataDir, subdir ?? 'images'), rest);
   }
 
   private filePath(key: string): string {

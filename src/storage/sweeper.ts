@@ -7,7 +7,7 @@ export interface SweeperOptions {
   onError?: (err: unknown) => void;
 }
 
-export function startSweeper(store: ImageStore, intervalMs: number, opts: SweeperOptions = {}): () => void {
+export function startSweeper(store: Pick<ImageStore, 'sweep'>, intervalMs: number, opts: SweeperOptions = {}): () => void {
   const now = opts.now ?? (() => new Date());
   let running = false;
   const tick = async (): Promise<void> => {

@@ -18,12 +18,12 @@ export async function testHome(): Promise<string> {
   return sharedHome;
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}, opts: { now?: () => Date } = {}): Promise<RunningServer> {
+export async function startTestServer(overrides: Partial<Config> = {}, opts: { now?: () => Date; extraKeys?: Array<[string, string]> } = {}): Promise<RunningServer> {
   await testHome();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-data-'));
-  process.env.MENGTU_ACCESS_KEYS = `${TEST_AK}:${TEST_SK}`;
+  process.env.MENGTU_ACCESS_KEYS = [[TEST_AK, TEST_SK], ...(opts.extraKeys ?? [])].map(([ak, sk]) => `${ak}:${sk}`).join(',');
   const cfg = { ...loadConfig({ model: 'tiny', port: 0, dataDir, logLevel: 'silent', qps: 1000, concurrency: 100 }), ...overrides };
-  const server = await startServer(cfg, pino({ level: 'silent' }), opts);
+  const server = await startServer(cfg, pino({ level: 'silent' }), opts.now ? { now: opts.now } : {});
   await server.host.load();
   return server;
 }

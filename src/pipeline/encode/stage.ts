@@ -16,7 +16,14 @@ export function encodeStage(opts: EncodeStageOptions = {}): Stage {
       // The prompt is not written into the file: images travel further than logs do.
       const png = await encodePng(
         job.image,
-        { requestId: job.requestId, producer: opts.producer ?? 'mengtu', seed: job.seed, model: ctx.engine.modelName },
+        {
+          requestId: job.aigcMeta?.producer_id || job.requestId,
+          producer: job.aigcMeta?.content_producer || (opts.producer ?? 'mengtu'),
+          propagator: job.aigcMeta?.content_propagator ?? '',
+          propagateId: job.aigcMeta?.propagate_id ?? '',
+          seed: job.seed,
+          model: ctx.engine.modelName,
+        },
         opts.env ? { env: opts.env } : {},
       );
       job.encoded = [png];

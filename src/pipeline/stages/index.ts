@@ -31,6 +31,20 @@ export interface StageDeps {
   generate?: GenerateStageOptions;
 }
 
+/**
+ * The stages that make a copy for the caller from the finished picture. The async pair runs them when the
+ * result is fetched, because GetResult's req_json chooses the logo, return_url and label fields.
+ */
+export const DELIVERY_STAGES: ReadonlySet<string> = new Set(['watermark', 'encode', 'store']);
+
+/** Checks an async submit runs before it answers, so their refusals create no task (contract §7). */
+export const SUBMIT_CHECK_STAGES: ReadonlySet<string> = new Set(['text_risk']);
+
+/** Splits the full list into what makes the picture and what delivers it (order kept). */
+export function splitDelivery(stages: readonly Stage[]): { production: Stage[]; delivery: Stage[] } {
+  return { production: stages.filter((s) => !DELIVERY_STAGES.has(s.name)), delivery: stages.filter((s) => DELIVERY_STAGES.has(s.name)) };
+}
+
 export function createStages(deps: StageDeps): Stage[] {
   return [
     seedStage,
