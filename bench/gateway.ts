@@ -1,6 +1,7 @@
 /**
  * Gateway benchmark: end-to-end CVProcess latency and throughput on loopback with the tiny model (so the
- * figures are the server's own overhead plus tiny inference), and the cost of signature verification.
+ * figures are the server's own overhead plus tiny inference), the async pair (submit, poll every 20 ms,
+ * fetch with a logo), and the cost of signature verification.
  *   npm run bench:gateway            env: BENCH_REQUESTS (default 24), BENCH_SIZE (default 512)
  */
 import { mkdtemp } from 'node:fs/promises';
@@ -47,20 +48,39 @@ export async function runGatewayBench(opts: { requests?: number; size?: number; 
     if (json.code !== 10000) throw new Error(`request failed: ${JSON.stringify(json)}`);
     return performance.now() - t0;
   };
+  const post = async (query: string, payload: object): Promise<{ code: number; data: { task_id?: string; status?: string } | null }> => {
+    const text = JSON.stringify(payload);
+    const { headers } = signRequest({ accessKeyId: ak, secretAccessKey: sk, region: 'cn-north-1', service: 'cv' }, { method: 'POST', path: '/', rawQuery: query, body: text }, new Date());
+    return (await (await fetch(`${server.url}/?${query}`, { method: 'POST', headers, body: text })).json()) as { code: number; data: { task_id?: string; status?: string } | null };
+  };
+  /** Submit → done: the time until a poll (every 20 ms) gets the finished image with a logo. */
+  const onceAsync = async (i: number, useSr: boolean): Promise<number> => {
+    const t0 = performance.now();
+    const sub = await post('Action=CVSync2AsyncSubmitTask&Version=2022-08-31', { req_key: 'jimeng_high_aes_general_v21_L', prompt: `a lighthouse ${i}`, seed: i, width: size, height: size, use_sr: useSr });
+    if (sub.code !== 10000 || !sub.data?.task_id) throw new Error(`submit failed: ${JSON.stringify(sub)}`);
+    const reqJson = JSON.stringify({ logo_info: { add_logo: true } });
+    for (;;) {
+      const r = await post('Action=CVSync2AsyncGetResult&Version=2022-08-31', { req_key: 'jimeng_high_aes_general_v21_L', task_id: sub.data.task_id, req_json: reqJson });
+      if (r.code !== 10000) throw new Error(`get result failed: ${JSON.stringify(r)}`);
+      if (r.data?.status === 'done') return performance.now() - t0;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
   const rows: GatewayBenchRow[] = [];
   try {
     await once(-1 >>> 0, false); // warm-up: fonts, SR graph, first session runs
-    for (const [scenario, concurrency, useSr] of [
-      [`${size}² sequential, use_sr false`, 1, false],
-      [`${size}² concurrency 2, use_sr false`, 2, false],
-      [`${size}² sequential, use_sr true (→ ${size * 2}²)`, 1, true],
+    for (const [scenario, concurrency, useSr, run] of [
+      [`${size}² sequential, use_sr false`, 1, false, once],
+      [`${size}² concurrency 2, use_sr false`, 2, false, once],
+      [`${size}² sequential, use_sr true (→ ${size * 2}²)`, 1, true, once],
+      [`${size}² async submit → done with logo (poll 20 ms), use_sr false`, 1, false, onceAsync],
     ] as const) {
       const lat: number[] = [];
       const t0 = performance.now();
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
-          while (next < n) lat.push(await once(next++, useSr));
+          while (next < n) lat.push(await run(next++, useSr));
         }),
       );
       const wall = performance.now() - t0;
