@@ -35,10 +35,6 @@ export function newTaskId(): string {
   return (n === 0n ? 1n : n).toString();
 }
 
-export function isTaskId(s: string): boolean {
-  return /^[1-9]\d{0,18}$/.test(s);
-}
-
 const jsonObject = z.record(z.string(), z.unknown());
 
 function badType(rule: string): never {

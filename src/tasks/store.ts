@@ -3,9 +3,11 @@
  * each finished picture (before watermark and label, which GetResult's req_json decides) in an ImageStore,
  * so results survive in files (or a bucket) rather than in the heap.
  */
+import { buffer } from 'node:stream/consumers';
 import sharp from 'sharp';
 import type { CvErrorCode } from '../contract/errors.js';
 import type { RawImage } from '../engine/types.js';
+import { encodePng } from '../pipeline/encode/encode-png.js';
 import type { Job } from '../pipeline/types.js';
 import type { ImageStore } from '../storage/types.js';
 
@@ -16,7 +18,6 @@ export interface TaskRecord {
   /** Tasks are per access key: another key's GetResult sees not_found. */
   accessKey: string;
   state: RunState;
-  createdAt: number;
   finishedAt?: number;
   /** The finished job without its picture (the picture is in the image store). */
   job?: Omit<Job, 'image' | 'encoded'>;
@@ -47,7 +48,7 @@ export class TaskStore {
   }
 
   create(id: string, accessKey: string): TaskRecord {
-    const task: TaskRecord = { id, accessKey, state: 'in_queue', createdAt: this.now() };
+    const task: TaskRecord = { id, accessKey, state: 'in_queue' };
     this.tasks.set(id, task);
     return task;
   }
@@ -69,12 +70,8 @@ export class TaskStore {
 
   async finish(task: TaskRecord, job: Job): Promise<void> {
     if (!job.image) throw new Error('task finished without a picture');
-    // Lossless and fast: this copy is decoded again at fetch, never served as is.
-    const png = await sharp(Buffer.from(job.image.data.buffer, job.image.data.byteOffset, job.image.data.byteLength), {
-      raw: { width: job.image.width, height: job.image.height, channels: 4 },
-    })
-      .png({ compressionLevel: 1 })
-      .toBuffer();
+    // Lossless, fast and unlabelled: this copy is decoded again at fetch, never served as is.
+    const png = await encodePng(job.image, null, { compressionLevel: 1 });
     const finishedAt = this.now();
     await this.images.put(imageKey(task.id), png, { contentType: 'image/png', expiresAt: new Date(finishedAt + this.opts.ttlMs) });
     const { image: _image, encoded: _encoded, ...rest } = job;
@@ -93,7 +90,7 @@ export class TaskStore {
   async picture(task: TaskRecord): Promise<RawImage | null> {
     const stored = await this.images.get(imageKey(task.id));
     if (!stored) return null;
-    const bytes = Buffer.isBuffer(stored.body) ? stored.body : await streamToBuffer(stored.body);
+    const bytes = Buffer.isBuffer(stored.body) ? stored.body : await buffer(stored.body);
     const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength) };
   }
@@ -115,10 +112,4 @@ export class TaskStore {
 
 function imageKey(id: string): string {
   return `${id}.png`;
-}
-
-async function streamToBuffer(s: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks);
 }
