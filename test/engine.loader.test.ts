@@ -4,12 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineError } from '../src/contract/errors.js';
-import { EngineCache } from '../src/engine/engine-cache.js';
 import { cudaAvailability } from '../src/engine/execution-provider.js';
 import { fromHalfBits, halfToFloats, toHalfBits } from '../src/engine/fp16.js';
 import { locateModel } from '../src/engine/model-files.js';
-import { OnnxGraph } from '../src/engine/onnx-graph.js';
-import { loadEngine } from '../src/engine/pipeline.js';
+import { OnnxGraph } from '../src/engine/onnx-session.js';
+import { loadEngine } from '../src/engine/sampler.js';
 import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/build.js';
 
 let root: string;
@@ -148,47 +147,5 @@ describe('fp16 conversion', () => {
       assert.ok(Math.abs(back - v) <= Math.abs(v) * 2 ** -11 + 2 ** -25, `${v} → ${back}`);
     }
     assert.deepEqual(Array.from(halfToFloats(new Uint16Array([0x3c00, 0xbc00]))), [1, -1]);
-  });
-});
-
-describe('EngineCache', () => {
-  class Fake {
-    closed = false;
-    constructor(readonly id: string) {}
-    async close(): Promise<void> {
-      this.closed = true;
-    }
-  }
-
-  it('keeps at most N values and closes the least recently used', async () => {
-    const cache = new EngineCache<Fake>(2);
-    const a = await cache.get('a', async () => new Fake('a'));
-    const b = await cache.get('b', async () => new Fake('b'));
-    assert.equal(await cache.get('a', async () => new Fake('a2')), a, 'hit returns the cached value');
-    const c = await cache.get('c', async () => new Fake('c'));
-    assert.equal(b.closed, true, 'b was least recently used');
-    assert.equal(a.closed, false);
-    assert.equal(c.closed, false);
-    assert.deepEqual(cache.keys(), ['a', 'c']);
-    await cache.clear();
-    assert.equal(a.closed && c.closed, true);
-  });
-
-  it('does not cache failed loads', async () => {
-    const cache = new EngineCache<Fake>(1);
-    await assert.rejects(cache.get('x', async () => Promise.reject(new EngineError('boom'))));
-    assert.equal(cache.size, 0);
-    const x = await cache.get('x', async () => new Fake('x'));
-    assert.equal(x.id, 'x');
-  });
-
-  it('caches real engines and releases the evicted one', async () => {
-    const other = path.join(root, 'other');
-    await buildTinyModel(other);
-    const cache = new EngineCache<Awaited<ReturnType<typeof loadEngine>>>(1);
-    const e1 = await cache.get(tiny, () => loadEngine(tiny, { threads: 1 }));
-    await cache.get(other, () => loadEngine(other, { threads: 1 }));
-    await assert.rejects(e1.generate({ prompt: 'x', width: 8, height: 8, seed: 1 }), EngineError);
-    await cache.clear();
   });
 });

@@ -4,7 +4,7 @@
  * small but input-dependent, so a pipeline bug (wrong feed, wrong layout) changes the picture.
  */
 import { createRng } from '../rng.js';
-import { GraphBuilder, type ElemType } from './onnx-graph.js';
+import { GraphBuilder, type ElemType } from '../onnx-builder.js';
 
 export const TINY_HIDDEN = 32;
 export const TINY_SEQ = 77;

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { GraphBuilder } from '../../engine/tiny/onnx-graph.js';
+import { GraphBuilder } from '../../engine/onnx-builder.js';
 import { SuperResolutionError } from './types.js';
 
 interface KerasLayer {

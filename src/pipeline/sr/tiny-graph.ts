@@ -4,7 +4,7 @@
  * depends on its neighbours — which is what makes tile seams observable).
  */
 import { createRng } from '../../engine/rng.js';
-import { GraphBuilder } from '../../engine/tiny/onnx-graph.js';
+import { GraphBuilder } from '../../engine/onnx-builder.js';
 
 /** `fixedSize`: declare a fixed square input (as some exports do) instead of symbolic dims. */
 export function buildTinySrGraph(seed = 7, fixedSize?: number): Uint8Array {

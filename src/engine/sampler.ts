@@ -8,7 +8,7 @@ import { EngineError } from '../contract/errors.js';
 import { assertExecutionProvider, type ExecutionProviderName, type SessionConfig } from './execution-provider.js';
 import { planarToRgba, resizeRgba } from './image-out.js';
 import { locateModel, type ModelFiles } from './model-files.js';
-import { FloatFeed, OnnxGraph, ScalarFeed, idsTensor, isDynamic, readFloats, type ValueInfo } from './onnx-graph.js';
+import { FloatFeed, OnnxGraph, ScalarFeed, idsTensor, isDynamic, readFloats, type ValueInfo } from './onnx-session.js';
 import { createRng } from './rng.js';
 import { createScheduler, guidanceScaleEmbedding, type Scheduler } from './schedulers/index.js';
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer.js';
@@ -254,8 +254,13 @@ export class DiffusionEngine implements Engine {
         for (let i = 0; i < n; i++) g[i] = u[i]! + guidanceScale * (c[i]! - u[i]!);
         noise = g;
       }
-      latents = scheduler.step(noise, s, latents, rng);
-      req.onStep?.({ step: s + 1, totalSteps: steps, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0 });
+      const before = latents;
+      latents = scheduler.step(noise, s, before, rng);
+      if (req.onStep) {
+        const x0 = scheduler.predictOriginal(noise, s, before);
+        const view = { format: this.files.latentFormat, channels: 4, height: lh, width: lw, data: x0 };
+        req.onStep({ step: s + 1, totalSteps: steps, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0, latents: view });
+      }
     }
     const unetMs = now() - tUnet;
 

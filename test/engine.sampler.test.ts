@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EngineError } from '../src/contract/errors.js';
-import { loadEngine } from '../src/engine/pipeline.js';
+import { loadEngine } from '../src/engine/sampler.js';
 import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/build.js';
 import type { Engine, GenerateRequest, RawImage, SchedulerName, StepInfo } from '../src/engine/types.js';
 

@@ -1,6 +1,7 @@
 /**
- * A small typed helper for writing ONNX graphs with `onnx-proto`: named inputs/outputs with
- * symbolic dims, float initializers (inline or in an external data file), and nodes.
+ * Writes ONNX graphs with `onnx-proto`: named inputs/outputs with symbolic dims, float initializers
+ * (inline or in an external data file), and nodes. Production code builds graphs with it (the Keras → ONNX
+ * SR converter, the int8 quantizer), and so do the tiny test models.
  */
 import pkg from 'onnx-proto';
 
@@ -124,7 +125,7 @@ export class GraphBuilder {
   encode(opset = 17): { model: Uint8Array; externalData: Buffer | null } {
     const model = onnx.ModelProto.encode({
       irVersion: 8,
-      producerName: 'mengtu-tiny',
+      producerName: 'mengtu',
       opsetImport: [{ domain: '', version: opset }],
       graph: {
         name: this.name,
