@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../contract/errors.js';
+import type { LatentFormat } from './types.js';
 
 export interface ModelFiles {
   dir: string;
@@ -12,10 +13,18 @@ export interface ModelFiles {
   schedulerConfig: Record<string, unknown>;
   /** From vae_decoder/config.json (or vae/config.json) when present; SD's 0.18215 otherwise. */
   vaeScalingFactor: number;
+  /** SDXL's VAE latent space (scaling 0.13025, an SDXL pipeline class) or SD 1.x/2.x's. */
+  latentFormat: LatentFormat;
   modelIndex: Record<string, unknown>;
 }
 
 const SD_VAE_SCALING = 0.18215;
+const SDXL_VAE_SCALING = 0.13025;
+
+function latentFormatOf(modelIndex: Record<string, unknown>, scaling: number): LatentFormat {
+  const cls = typeof modelIndex._class_name === 'string' ? modelIndex._class_name : '';
+  return /XL/.test(cls) || Math.abs(scaling - SDXL_VAE_SCALING) < 1e-6 ? 'sdxl' : 'sd';
+}
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(
@@ -56,6 +65,7 @@ export async function locateModel(dir: string): Promise<ModelFiles> {
   const schedulerConfig = await readJsonFile(path.join(root, 'scheduler', 'scheduler_config.json'), 'scheduler config');
   const vaeConfig = (await optionalJson(path.join(root, 'vae_decoder', 'config.json'))) ?? (await optionalJson(path.join(root, 'vae', 'config.json')));
   const sf = vaeConfig?.scaling_factor;
+  const vaeScalingFactor = typeof sf === 'number' && sf > 0 ? sf : SD_VAE_SCALING;
   return {
     dir: root,
     textEncoder: graphPath(root, 'text_encoder'),
@@ -63,7 +73,8 @@ export async function locateModel(dir: string): Promise<ModelFiles> {
     vaeDecoder: graphPath(root, 'vae_decoder'),
     tokenizerDir: path.join(root, 'tokenizer'),
     schedulerConfig,
-    vaeScalingFactor: typeof sf === 'number' && sf > 0 ? sf : SD_VAE_SCALING,
+    vaeScalingFactor,
+    latentFormat: latentFormatOf(modelIndex, vaeScalingFactor),
     modelIndex,
   };
 }

@@ -24,6 +24,20 @@ export interface StepInfo {
   totalSteps: number;
   timestep: number;
   elapsedMs: number;
+  /** x̂₀ after this step: the model's estimate of the clean latents, for previews (see preview.ts). */
+  latents: Latents;
+}
+
+/** Which published latent space a model uses: it picks the preview factors and TAESD variant. */
+export type LatentFormat = 'sd' | 'sdxl';
+
+/** One image's latents, planar [channels, height, width], in the model's (scaled) latent space. */
+export interface Latents {
+  format: LatentFormat;
+  channels: number;
+  height: number;
+  width: number;
+  data: Float32Array;
 }
 
 /** Raw RGBA pixels, row-major, 4 bytes a pixel. The currency between pipeline stages. */

@@ -6,7 +6,7 @@ import type { Rng } from '../rng.js';
 import { DDIM_DEFAULTS, parseSchedulerConfig } from './config.js';
 import { vpPredictions } from './alphas.js';
 import { alphasCumprod, spacedTimesteps } from './schedule.js';
-import { checkSameLength, checkStepIndex, type Scheduler } from './types.js';
+import { checkSameLength, checkStepIndex, linearCombine, type Scheduler } from './types.js';
 
 export function createDdimScheduler(rawConfig: Record<string, unknown>, steps: number): Scheduler {
   const cfg = parseSchedulerConfig(rawConfig, DDIM_DEFAULTS);
@@ -43,6 +43,11 @@ export function createDdimScheduler(rawConfig: Record<string, unknown>, steps: n
         out[i] = sPrev * x0i + dirPrev * e;
       }
       return out;
+    },
+    predictOriginal(modelOutput, stepIndex, sample) {
+      checkStepIndex(stepIndex, steps);
+      const { x0 } = vpPredictions(cfg.predictionType, ac[timesteps[stepIndex]!]!);
+      return linearCombine(sample, modelOutput, x0.a, x0.b, clip);
     },
   };
 }

@@ -3,7 +3,7 @@ import type { SchedulerName } from '../types.js';
 import type { Rng } from '../rng.js';
 import { EULER_DEFAULTS, parseSchedulerConfig } from './config.js';
 import { scaleBySigma, sigmaSchedule, x0Coefficients } from './sigmas.js';
-import { checkSameLength, checkStepIndex, type SigmaScheduler } from './types.js';
+import { checkSameLength, checkStepIndex, linearCombine, type SigmaScheduler } from './types.js';
 
 export interface EulerUpdate {
   sample: Float32Array;
@@ -41,6 +41,11 @@ export function eulerFamilyScheduler(
       const sigma = sigmas[stepIndex]!;
       const { a, b } = x0Coefficients(cfg.predictionType, sigma);
       return update({ sample, modelOutput, sigma, next: sigmas[stepIndex + 1]!, a, b, rng });
+    },
+    predictOriginal(modelOutput, stepIndex, sample) {
+      checkStepIndex(stepIndex, steps);
+      const { a, b } = x0Coefficients(cfg.predictionType, sigmas[stepIndex]!);
+      return linearCombine(sample, modelOutput, a, b);
     },
   };
 }

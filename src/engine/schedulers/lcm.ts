@@ -8,7 +8,7 @@ import type { Rng } from '../rng.js';
 import { LCM_DEFAULTS, parseSchedulerConfig, SchedulerConfigError } from './config.js';
 import { vpPredictions } from './alphas.js';
 import { alphasCumprod } from './schedule.js';
-import { checkSameLength, checkStepIndex, type Scheduler } from './types.js';
+import { checkSameLength, checkStepIndex, linearCombine, type Scheduler } from './types.js';
 
 const SIGMA_DATA = 0.5;
 
@@ -86,6 +86,16 @@ export function createLcmScheduler(rawConfig: Record<string, unknown>, steps: nu
         out[i] = noise ? sPrev * denoised + nPrev * noise[i]! : denoised;
       }
       return out;
+    },
+    predictOriginal(modelOutput, stepIndex, sample) {
+      checkStepIndex(stepIndex, steps);
+      // The consistency function's output, which is what the last step returns.
+      const t = timesteps[stepIndex]!;
+      const { cSkip, cOut } = lcmBoundaryScalings(t, cfg.timestepScaling);
+      const { x0 } = vpPredictions(cfg.predictionType, ac[t]!);
+      const pred = linearCombine(sample, modelOutput, x0.a, x0.b, clip);
+      for (let i = 0; i < pred.length; i++) pred[i] = cOut * pred[i]! + cSkip * sample[i]!;
+      return pred;
     },
   };
 }

@@ -11,6 +11,16 @@ export interface Scheduler {
   scaleModelInput(sample: Float32Array, stepIndex: number): Float32Array;
   /** Returns the previous (less noisy) sample. */
   step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, rng: Rng): Float32Array;
+  /** x̂₀: the model's current estimate of the clean latents (what step previews show). */
+  predictOriginal(modelOutput: Float32Array, stepIndex: number, sample: Float32Array): Float32Array;
+}
+
+/** out[i] = a·sample[i] + b·model[i], clipped to ±clip. */
+export function linearCombine(sample: Float32Array, model: Float32Array, a: number, b: number, clip = Infinity): Float32Array {
+  checkSameLength(model, sample);
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) out[i] = Math.min(clip, Math.max(-clip, a * sample[i]! + b * model[i]!));
+  return out;
 }
 
 /** Euler-family schedulers also expose their σ ladder (length steps + 1, ending in the final σ). */
