@@ -1,16 +1,24 @@
 /**
- * Engine benchmark: per-stage timings of `Engine.generate`, peak RSS, and mengtu's overhead over a bare
- * loop of `session.run` calls on the same sessions with the same input shapes (goal: ratio ≤ 1.03).
- * Runs the tiny model, and every real model under <models>/ that has a model_index.json.
- *   npm run bench:engine            env: BENCH_RUNS, BENCH_STEPS, BENCH_SIZE, BENCH_THREADS
+ * Engine benchmark: load time, per-stage timings of `Engine.generate`, peak RSS, and mengtu's overhead
+ * over a bare loop of `session.run` calls on the same sessions with the same input shapes (goal ≤ 1.03).
+ *
+ *   npm run bench:engine                                  tiny, tiny-wide and every model under <models>/
+ *   npm run bench:engine -- --model DIR|NAME [--model …]  just those (a folder, a registry name, owner/repo)
+ *   options: --size N --steps N --cfg G --runs N --threads N --json
+ *
+ * Each model is measured in its own child process so its peak RSS is its own (maxRSS never goes down).
+ * Built-in synthetic names: `tiny` (the test model) and `tiny-wide` (a wider random UNet, ~0.1 s a step).
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { modelsDir } from '../src/engine/home.js';
 import { FloatFeed, ScalarFeed, idsTensor, isDynamic } from '../src/engine/onnx-session.js';
+import { resolveModel } from '../src/engine/registry.js';
 import { DiffusionEngine } from '../src/engine/sampler.js';
 import { createRng } from '../src/engine/rng.js';
 import { createScheduler } from '../src/engine/schedulers/index.js';
@@ -21,6 +29,8 @@ export interface EngineBenchRow {
   size: number;
   steps: number;
   guidanceScale: number;
+  /** Sessions created and signatures checked (DiffusionEngine.load). */
+  loadMs: number;
   textEncoderMs: number;
   unetMsPerStep: number;
   vaeMs: number;
@@ -37,10 +47,20 @@ export interface EngineBenchRow {
   peakRssMb: number;
 }
 
+export interface ModelBenchSpec {
+  /** A directory, a registry name, owner/repo, or a built-in synthetic name (tiny, tiny-wide). */
+  model: string;
+  size: number;
+  steps: number;
+  guidanceScale: number;
+  runs: number;
+  threads?: number;
+}
+
 export interface EngineBenchOptions {
   runs?: number;
   threads?: number;
-  /** Only the tiny model (skips real models found under the models dir). */
+  /** Only the tiny models (skips real models found under the models dir). */
   tinyOnly?: boolean;
   log?: (line: string) => void;
 }
@@ -102,71 +122,94 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   return performance.now() - t0;
 }
 
-async function benchModel(dir: string, name: string, size: number, steps: number, guidanceScale: number, opts: EngineBenchOptions): Promise<EngineBenchRow> {
-  const runs = opts.runs ?? 5;
-  const engine = await DiffusionEngine.load(dir, { name, threads: opts.threads ?? os.availableParallelism() });
+/** A model spec's directory; synthetic models are built into `scratch`. */
+async function modelDir(model: string, scratch: string): Promise<string> {
+  if (model === 'tiny') return ensureTinyModel();
+  if (model === 'tiny-wide') {
+    // Tiny graphs take well under a millisecond a step, so mengtu's fixed costs dominate their ratio. A wider
+    // random UNet (~0.1–0.2 s a step here) shows the ratio at a compute scale closer to a real model's.
+    const dir = path.join(scratch, 'tiny-wide');
+    await buildTinyModel(dir, { unetChannels: 192, unetMidConvs: 2 });
+    return dir;
+  }
+  return (await resolveModel(model, { pull: false })).dir;
+}
+
+/** Measures one model in this process (so the peak RSS is this model's when the process runs only it). */
+export async function benchModel(spec: ModelBenchSpec): Promise<EngineBenchRow> {
+  const { size, steps, guidanceScale, runs } = spec;
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-engine-'));
   try {
-    const scheduler = createScheduler(undefined, engine.files.schedulerConfig, steps).name;
-    const req = { prompt: 'a photo of a cat', width: size, height: size, seed: 42, steps, guidanceScale, scheduler };
-    // Warm-up: first runs allocate arenas and pick kernels.
-    await engine.generate(req);
-    await bareLoop(engine, size, steps, guidanceScale > 1);
-    const te: number[] = [];
-    const unet: number[] = [];
-    const vae: number[] = [];
-    const total: number[] = [];
-    const bare: number[] = [];
-    const own: number[] = [];
-    const graphs = [engine.textEncoder, engine.unet, engine.vae];
-    const inRun = (): number => graphs.reduce((a, g) => a + g.runMs, 0);
-    for (let r = 0; r < runs; r++) {
-      // Interleaved so drift (thermal, other load) hits both sides alike.
-      const before = inRun();
-      const out = await engine.generate({ ...req, seed: 42 + r });
-      own.push(out.timings.totalMs - (inRun() - before));
-      te.push(out.timings.textEncoderMs);
-      unet.push(out.timings.unetMsPerStep);
-      vae.push(out.timings.vaeMs);
-      total.push(out.timings.totalMs);
-      bare.push(await bareLoop(engine, size, steps, guidanceScale > 1));
+    const dir = await modelDir(spec.model, scratch);
+    const t0 = performance.now();
+    const engine = await DiffusionEngine.load(dir, { name: spec.model, threads: spec.threads ?? os.availableParallelism() });
+    const loadMs = performance.now() - t0;
+    try {
+      const scheduler = createScheduler(undefined, engine.files.schedulerConfig, steps).name;
+      const req = { prompt: 'a photo of a cat', width: size, height: size, seed: 42, steps, guidanceScale, scheduler };
+      // Warm-up: first runs allocate arenas and pick kernels.
+      await engine.generate(req);
+      await bareLoop(engine, size, steps, guidanceScale > 1);
+      const te: number[] = [];
+      const unet: number[] = [];
+      const vae: number[] = [];
+      const total: number[] = [];
+      const bare: number[] = [];
+      const own: number[] = [];
+      const graphs = [engine.textEncoder, engine.unet, engine.vae];
+      const inRun = (): number => graphs.reduce((a, g) => a + g.runMs, 0);
+      for (let r = 0; r < runs; r++) {
+        // Interleaved so drift (thermal, other load) hits both sides alike.
+        const before = inRun();
+        const out = await engine.generate({ ...req, seed: 42 + r });
+        own.push(out.timings.totalMs - (inRun() - before));
+        te.push(out.timings.textEncoderMs);
+        unet.push(out.timings.unetMsPerStep);
+        vae.push(out.timings.vaeMs);
+        total.push(out.timings.totalMs);
+        bare.push(await bareLoop(engine, size, steps, guidanceScale > 1));
+      }
+      const totalMs = median(total);
+      const bareMs = median(bare);
+      return {
+        model: spec.model,
+        size,
+        steps,
+        guidanceScale,
+        loadMs,
+        textEncoderMs: median(te),
+        unetMsPerStep: median(unet),
+        vaeMs: median(vae),
+        totalMs,
+        bareMs,
+        ratio: totalMs / bareMs,
+        overheadMs: totalMs - bareMs,
+        ownMs: median(own),
+        ownRatio: totalMs / (totalMs - median(own)),
+        peakRssMb: process.resourceUsage().maxRSS / 1024,
+      };
+    } finally {
+      await engine.close();
     }
-    const totalMs = median(total);
-    const bareMs = median(bare);
-    return {
-      model: name,
-      size,
-      steps,
-      guidanceScale,
-      textEncoderMs: median(te),
-      unetMsPerStep: median(unet),
-      vaeMs: median(vae),
-      totalMs,
-      bareMs,
-      ratio: totalMs / bareMs,
-      overheadMs: totalMs - bareMs,
-      ownMs: median(own),
-      ownRatio: totalMs / (totalMs - median(own)),
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-    };
   } finally {
-    await engine.close();
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 
 export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
-  const head = ['model', 'size', 'steps', 'cfg', 'text ms', 'unet ms/step', 'vae ms', 'total ms', 'bare ms', 'ratio', 'overhead ms', 'own ms', 'own ratio', 'peak RSS MB'];
+  const head = ['model', 'size', 'steps', 'cfg', 'load ms', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB'];
   const body = rows.map((r) => [
     r.model,
     String(r.size),
     String(r.steps),
     String(r.guidanceScale),
+    r.loadMs.toFixed(0),
     r.textEncoderMs.toFixed(1),
     r.unetMsPerStep.toFixed(1),
     r.vaeMs.toFixed(1),
     r.totalMs.toFixed(1),
     r.bareMs.toFixed(1),
     r.ratio.toFixed(3),
-    r.overheadMs.toFixed(1),
     r.ownMs.toFixed(1),
     r.ownRatio.toFixed(3),
     r.peakRssMb.toFixed(0),
@@ -176,37 +219,87 @@ export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+const SELF = fileURLToPath(import.meta.url);
+
+/** Runs `benchModel(spec)` in a fresh Node process and returns its row. */
+async function benchInChild(spec: ModelBenchSpec): Promise<EngineBenchRow> {
+  const args = ['--import', 'tsx', SELF, '--json', '--model', spec.model, '--size', String(spec.size), '--steps', String(spec.steps), '--cfg', String(spec.guidanceScale), '--runs', String(spec.runs)];
+  if (spec.threads) args.push('--threads', String(spec.threads));
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
+  const last = stdout.trim().split('\n').at(-1)!;
+  return (JSON.parse(last) as EngineBenchRow[])[0]!;
+}
+
+function envNum(k: string): number | undefined {
+  return process.env[k] ? Number(process.env[k]) : undefined;
+}
+
+/** The default set: the tiny model with and without guidance, tiny-wide, and every installed real model. */
 export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<EngineBenchRow[]> {
   const log = opts.log ?? ((l: string) => console.log(l));
-  const envNum = (k: string): number | undefined => (process.env[k] ? Number(process.env[k]) : undefined);
-  const runs = opts.runs ?? envNum('BENCH_RUNS');
-  const o: EngineBenchOptions = { ...opts, ...(runs ? { runs } : {}), ...(envNum('BENCH_THREADS') ? { threads: envNum('BENCH_THREADS')! } : {}) };
-  const rows: EngineBenchRow[] = [];
-  const tiny = await ensureTinyModel();
-  const tinySteps = envNum('BENCH_STEPS') ?? 8;
-  rows.push(await benchModel(tiny, 'tiny', envNum('BENCH_SIZE') ?? 256, tinySteps, 7.5, o));
-  rows.push(await benchModel(tiny, 'tiny', envNum('BENCH_SIZE') ?? 512, tinySteps, 0, o));
-  // Tiny graphs take well under a millisecond a step, so mengtu's fixed costs dominate their ratio. A wider
-  // random UNet (~0.1–0.2 s a step here) shows the ratio at a compute scale closer to a real model's.
-  const wide = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-wide-'));
-  try {
-    await buildTinyModel(wide, { unetChannels: 192, unetMidConvs: 2 });
-    rows.push(await benchModel(wide, 'tiny-wide', envNum('BENCH_SIZE') ?? 512, envNum('BENCH_STEPS') ?? 4, 7.5, { ...o, runs: Math.min(o.runs ?? 5, 5) }));
-  } finally {
-    await rm(wide, { recursive: true, force: true });
-  }
+  const runs = opts.runs ?? envNum('BENCH_RUNS') ?? 5;
+  const threads = opts.threads ?? envNum('BENCH_THREADS');
+  const t = threads ? { threads } : {};
+  const specs: ModelBenchSpec[] = [
+    { model: 'tiny', size: envNum('BENCH_SIZE') ?? 256, steps: envNum('BENCH_STEPS') ?? 8, guidanceScale: 7.5, runs, ...t },
+    { model: 'tiny', size: envNum('BENCH_SIZE') ?? 512, steps: envNum('BENCH_STEPS') ?? 8, guidanceScale: 0, runs, ...t },
+    { model: 'tiny-wide', size: envNum('BENCH_SIZE') ?? 512, steps: envNum('BENCH_STEPS') ?? 4, guidanceScale: 7.5, runs: Math.min(runs, 5), ...t },
+  ];
   if (!opts.tinyOnly) {
-    for (const dir of await findRealModels()) {
-      log(`benchmarking ${dir} …`);
-      // Real models are slow on CPU: one guided-free run of a few steps at 512.
-      rows.push(await benchModel(dir, path.basename(dir), envNum('BENCH_SIZE') ?? 512, envNum('BENCH_STEPS') ?? 2, 0, { ...o, runs: o.runs ?? 1 }));
-    }
+    // Real models are slow on CPU: one guidance-free run of a few steps at 512.
+    for (const dir of await findRealModels()) specs.push({ model: dir, size: envNum('BENCH_SIZE') ?? 512, steps: envNum('BENCH_STEPS') ?? 2, guidanceScale: 0, runs: envNum('BENCH_RUNS') ?? 1, ...t });
+  }
+  const rows: EngineBenchRow[] = [];
+  for (const spec of specs) {
+    log(`benchmarking ${spec.model} at ${spec.size}² …`);
+    rows.push(await benchInChild(spec));
   }
   log(formatEngineBench(rows));
   return rows;
 }
 
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', multiple: true },
+      size: { type: 'string' },
+      steps: { type: 'string' },
+      cfg: { type: 'string' },
+      runs: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number, got ${v}`);
+    return n;
+  };
+  const threads = num(values.threads, 'threads');
+  if (!values.model?.length) {
+    await runEngineBench({ ...(num(values.runs, 'runs') !== undefined ? { runs: num(values.runs, 'runs')! } : {}), ...(threads ? { threads } : {}) });
+    return;
+  }
+  const specs: ModelBenchSpec[] = values.model.map((model) => ({
+    model,
+    size: num(values.size, 'size') ?? 512,
+    steps: num(values.steps, 'steps') ?? 1,
+    guidanceScale: num(values.cfg, 'cfg') ?? 0,
+    runs: num(values.runs, 'runs') ?? 3,
+    ...(threads ? { threads } : {}),
+  }));
+  if (values.json) {
+    // A child run: exactly one model, one JSON line on stdout.
+    console.log(JSON.stringify([await benchModel(specs[0]!)]));
+    return;
+  }
+  const rows: EngineBenchRow[] = [];
+  for (const spec of specs) rows.push(await benchInChild(spec));
+  console.log(formatEngineBench(rows));
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   ort.env.logLevel = 'error';
-  await runEngineBench();
+  await main();
 }
