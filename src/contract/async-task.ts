@@ -4,9 +4,8 @@
  * done the §5 fields. Delivery choices (return_url, logo_info, aigc_meta) come with the fetch, in req_json.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import { codePointLength, parseLogoInfo, SERVED_REQ_KEYS, type LogoInfo, type ReqKey } from './cvprocess.js';
-import { CvError } from './errors.js';
+import { LOGO_INFO_FIELDS, REQ_KEY_FIELD, type LogoInfo, type ReqKey } from './cvprocess.js';
+import { parseFields, type Fields } from './fields.js';
 
 export type TaskStatus = 'in_queue' | 'generating' | 'done' | 'not_found' | 'expired';
 
@@ -26,8 +25,8 @@ export interface GetResultRequest {
   aigc_meta: AigcMeta | null;
 }
 
-const AIGC_FIELDS = ['content_producer', 'producer_id', 'content_propagator', 'propagate_id'] as const;
 const AIGC_MAX = 256;
+const aigcField = { type: 'string', default: '', maxChars: AIGC_MAX } as const;
 
 /** A decimal string of up to 19 digits, like Volcengine's (a positive 63-bit integer). */
 export function newTaskId(): string {
@@ -35,71 +34,34 @@ export function newTaskId(): string {
   return (n === 0n ? 1n : n).toString();
 }
 
-const jsonObject = z.record(z.string(), z.unknown());
-
-function badType(rule: string): never {
-  throw new CvError(50204, `Invalid Param Type: ${rule}`);
-}
-
-function invalid(rule: string): never {
-  throw new CvError(50200, `Invalid Param: ${rule}`);
-}
+export const GET_RESULT_FIELDS = {
+  req_key: REQ_KEY_FIELD,
+  // Present but empty is out of range (50200), like an empty prompt; absent is 50201.
+  task_id: { type: 'string', required: true, minChars: 1 },
+  req_json: {
+    type: 'object',
+    jsonString: true,
+    emptyAsAbsent: true,
+    fields: {
+      return_url: { type: 'boolean', default: false },
+      logo_info: { type: 'object', fields: LOGO_INFO_FIELDS },
+      aigc_meta: {
+        type: 'object',
+        fields: { content_producer: aigcField, producer_id: aigcField, content_propagator: aigcField, propagate_id: aigcField },
+      },
+    },
+  },
+} as const satisfies Fields;
 
 export function parseGetResultRequest(body: unknown): GetResultRequest {
-  const obj = jsonObject.safeParse(body);
-  if (!obj.success || Array.isArray(body)) badType('request body must be a JSON object');
-  const b = obj.data;
-
-  const reqKey = b.req_key;
-  if (reqKey === undefined || reqKey === null) throw new CvError(50201, 'Missing Param: req_key');
-  if (typeof reqKey !== 'string') badType('req_key must be a string');
-  if (!(SERVED_REQ_KEYS as readonly string[]).includes(reqKey)) {
-    throw new CvError(50215, `Input invalid for this service. req_key: unknown value '${reqKey.slice(0, 100)}'`);
-  }
-
-  const taskId = b.task_id;
-  if (taskId === undefined || taskId === null || taskId === '') throw new CvError(50201, 'Missing Param: task_id');
-  if (typeof taskId !== 'string') badType('task_id must be a string');
-
-  let return_url = false;
-  let logo_info: LogoInfo | null = null;
-  let aigc_meta: AigcMeta | null = null;
-  const rawJson = b.req_json;
-  if (rawJson !== undefined && rawJson !== null && rawJson !== '') {
-    if (typeof rawJson !== 'string') badType('req_json must be a JSON string');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(rawJson);
-    } catch {
-      badType('req_json must be a JSON string of an object');
-    }
-    const rj = jsonObject.safeParse(parsed);
-    if (!rj.success || Array.isArray(parsed)) badType('req_json must be a JSON string of an object');
-    const r = rj.data;
-    if (r.return_url !== undefined && r.return_url !== null) {
-      if (typeof r.return_url !== 'boolean') badType('req_json.return_url must be a boolean');
-      return_url = r.return_url;
-    }
-    if (r.logo_info !== undefined && r.logo_info !== null) {
-      const logo = jsonObject.safeParse(r.logo_info);
-      if (!logo.success || Array.isArray(r.logo_info)) badType('req_json.logo_info must be an object');
-      logo_info = parseLogoInfo(logo.data);
-    }
-    if (r.aigc_meta !== undefined && r.aigc_meta !== null) {
-      const meta = jsonObject.safeParse(r.aigc_meta);
-      if (!meta.success || Array.isArray(r.aigc_meta)) badType('req_json.aigc_meta must be an object');
-      const m: AigcMeta = { content_producer: '', producer_id: '', content_propagator: '', propagate_id: '' };
-      for (const f of AIGC_FIELDS) {
-        const v = meta.data[f];
-        if (v === undefined || v === null) continue;
-        if (typeof v !== 'string') badType(`req_json.aigc_meta.${f} must be a string`);
-        if (codePointLength(v) > AIGC_MAX) invalid(`req_json.aigc_meta.${f} must be at most ${AIGC_MAX} characters`);
-        m[f] = v;
-      }
-      aigc_meta = m;
-    }
-  }
-  return { req_key: reqKey as ReqKey, task_id: taskId, return_url, logo_info, aigc_meta };
+  const { req_key, task_id, req_json } = parseFields(body, GET_RESULT_FIELDS);
+  return {
+    req_key,
+    task_id,
+    return_url: req_json?.return_url ?? false,
+    logo_info: req_json?.logo_info ?? null,
+    aigc_meta: req_json?.aigc_meta ?? null,
+  };
 }
 
 /** `data` while a task has no result: the status with empty image fields, as the cloud answers. */

@@ -1,10 +1,17 @@
 /**
- * The CVProcess request for jimeng_high_aes_general_v21_L (contract §3): types, defaults and validation.
- * Validation is hand-ordered so that each problem gets the contract's code (50201 missing, 50204 wrong type,
- * 50200 out of range, 50215 unknown req_key) and a message naming the field and the rule.
+ * The CVProcess request for jimeng_high_aes_general_v21_L (contract §3): types, defaults and validation,
+ * written as field tables (src/contract/fields.ts) so each problem gets the contract's code (50201 missing,
+ * 50204 wrong type, 50200 out of range, 50215 unknown req_key) and a message naming the field and the rule.
+ *
+ * Adding a req_key (contract §8): append it to SERVED_REQ_KEYS, write its field table next to V21_FIELDS
+ * (e.g. prompt `maxChars: 800`, `scale: { type: 'number', min: 1, max: 10, default: 2.5 }`, an area/ratio
+ * `check` on the body table), and pick the table by req_key in parseCVProcessRequest; the request type then
+ * becomes a union discriminated by `req_key`.
  */
-import { z } from 'zod';
 import { CvError } from './errors.js';
+import { parseFields, type Fields } from './fields.js';
+
+export { codePointLength } from './fields.js';
 
 export const REQ_KEY_V21 = 'jimeng_high_aes_general_v21_L';
 export const SERVED_REQ_KEYS = [REQ_KEY_V21] as const;
@@ -49,116 +56,53 @@ export const LOGO_DEFAULTS: LogoInfo = {
   logo_text_content: '',
 };
 
-const bool = z.boolean();
-const int = z.number().int();
-const num = z.number().finite();
-const str = z.string();
+/** The req_key field every Action's body starts with; an unknown value is 50215 with the cloud's phrase. */
+export const REQ_KEY_FIELD = {
+  type: 'string',
+  required: true,
+  oneOf: SERVED_REQ_KEYS,
+  refuse: (v: string) => new CvError(50215, `Input invalid for this service. req_key: unknown value '${v.slice(0, 100)}'`),
+} as const satisfies Fields[string];
 
-type FieldKind = 'string' | 'integer' | 'number' | 'boolean' | 'object';
-const KIND_SCHEMA: Record<FieldKind, z.ZodType> = {
-  string: str,
-  integer: int,
-  number: num,
-  boolean: bool,
-  object: z.record(z.string(), z.unknown()),
-};
-const KIND_WORD: Record<FieldKind, string> = {
-  string: 'a string',
-  integer: 'an integer',
-  number: 'a number',
-  boolean: 'a boolean',
-  object: 'an object',
-};
+export const LOGO_INFO_FIELDS = {
+  add_logo: { type: 'boolean', default: LOGO_DEFAULTS.add_logo },
+  position: { type: 'integer', default: LOGO_DEFAULTS.position, oneOf: [0, 1, 2, 3] },
+  language: { type: 'integer', default: LOGO_DEFAULTS.language, oneOf: [0, 1], rule: 'must be 0 (Chinese) or 1 (English)' },
+  opacity: { type: 'number', default: LOGO_DEFAULTS.opacity, min: 0, max: 1 },
+  logo_text_content: { type: 'string', default: '', maxChars: LIMITS.logoTextMaxChars, text: true },
+} as const satisfies Fields;
 
-function isPresent(v: unknown): boolean {
-  return v !== undefined && v !== null;
-}
+const size = { type: 'integer', default: 512, min: LIMITS.sizeMin, max: LIMITS.sizeMax } as const;
 
-/** Reads an optional field with a strict JSON type (no coercion): wrong type → 50204. */
-function typed<T>(obj: Record<string, unknown>, field: string, path: string, kind: FieldKind): T | undefined {
-  const v = obj[field];
-  if (!isPresent(v)) return undefined;
-  const ok = KIND_SCHEMA[kind].safeParse(v);
-  if (!ok.success) throw new CvError(50204, `Invalid Param Type: ${path} must be ${KIND_WORD[kind]}`);
-  return ok.data as T;
-}
-
-function invalid(rule: string): never {
-  throw new CvError(50200, `Invalid Param: ${rule}`);
-}
-
-const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/u;
-
-export function codePointLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
+export const V21_FIELDS = {
+  req_key: REQ_KEY_FIELD,
+  prompt: {
+    type: 'string',
+    required: true,
+    minChars: 1,
+    maxChars: LIMITS.promptMaxChars,
+    text: true,
+    check: (v: string) => (v.trim() === '' ? 'must not be blank' : undefined),
+  },
+  seed: {
+    type: 'integer',
+    default: -1,
+    min: -1,
+    max: LIMITS.seedMax,
+    // -1 is the only negative value allowed: any other is below min.
+    rule: `must be -1 (random) or in [0, ${LIMITS.seedMax}]`,
+  },
+  width: size,
+  height: size,
+  use_pre_llm: { type: 'boolean', default: true },
+  use_sr: { type: 'boolean', default: true },
+  return_url: { type: 'boolean', default: false },
+  logo_info: { type: 'object', fields: LOGO_INFO_FIELDS },
+} as const satisfies Fields;
 
 /** Validates the body of a CVProcess (or CVSync2AsyncSubmitTask) call; throws CvError with the contract code. */
 export function parseCVProcessRequest(body: unknown): CVProcessRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new CvError(50204, 'Invalid Param Type: request body must be a JSON object');
-  }
-  const obj = body as Record<string, unknown>;
-
-  const reqKey = typed<string>(obj, 'req_key', 'req_key', 'string');
-  if (reqKey === undefined) throw new CvError(50201, 'Missing Param: req_key');
-  if (!(SERVED_REQ_KEYS as readonly string[]).includes(reqKey)) {
-    throw new CvError(50215, `Input invalid for this service. req_key: unknown value '${reqKey.slice(0, 100)}'`);
-  }
-
-  const prompt = typed<string>(obj, 'prompt', 'prompt', 'string');
-  if (prompt === undefined || prompt.length === 0) throw new CvError(50201, 'Missing Param: prompt');
-  const promptLen = codePointLength(prompt);
-  if (promptLen > LIMITS.promptMaxChars) {
-    invalid(`prompt must be at most ${LIMITS.promptMaxChars} characters (got ${promptLen})`);
-  }
-  if (CONTROL_CHARS.test(prompt)) invalid('prompt must not contain control characters other than \\n, \\r and \\t');
-  if (prompt.trim().length === 0) invalid('prompt must not be blank');
-
-  const seed = typed<number>(obj, 'seed', 'seed', 'integer') ?? -1;
-  if (seed !== -1 && (seed < 0 || seed > LIMITS.seedMax)) {
-    invalid(`seed must be -1 (random) or in [0, ${LIMITS.seedMax}]`);
-  }
-
-  const size = (field: 'width' | 'height'): number => {
-    const v = typed<number>(obj, field, field, 'integer') ?? 512;
-    if (v < LIMITS.sizeMin || v > LIMITS.sizeMax) invalid(`${field} must be in [${LIMITS.sizeMin}, ${LIMITS.sizeMax}]`);
-    return v;
-  };
-  const width = size('width');
-  const height = size('height');
-
-  const use_pre_llm = typed<boolean>(obj, 'use_pre_llm', 'use_pre_llm', 'boolean') ?? true;
-  const use_sr = typed<boolean>(obj, 'use_sr', 'use_sr', 'boolean') ?? true;
-  const return_url = typed<boolean>(obj, 'return_url', 'return_url', 'boolean') ?? false;
-
-  const logoRaw = typed<Record<string, unknown>>(obj, 'logo_info', 'logo_info', 'object');
-  const logo_info = logoRaw === undefined ? null : parseLogoInfo(logoRaw);
-
-  return { req_key: reqKey as ReqKey, prompt, seed, width, height, use_pre_llm, use_sr, return_url, logo_info };
-}
-
-export function parseLogoInfo(raw: Record<string, unknown>): LogoInfo {
-  const p = (f: string): string => `logo_info.${f}`;
-  const add_logo = typed<boolean>(raw, 'add_logo', p('add_logo'), 'boolean') ?? LOGO_DEFAULTS.add_logo;
-  const position = typed<number>(raw, 'position', p('position'), 'integer') ?? LOGO_DEFAULTS.position;
-  if (![0, 1, 2, 3].includes(position)) invalid('logo_info.position must be one of 0, 1, 2, 3');
-  const language = typed<number>(raw, 'language', p('language'), 'integer') ?? LOGO_DEFAULTS.language;
-  if (![0, 1].includes(language)) invalid('logo_info.language must be 0 (Chinese) or 1 (English)');
-  const opacity = typed<number>(raw, 'opacity', p('opacity'), 'number') ?? LOGO_DEFAULTS.opacity;
-  if (opacity < 0 || opacity > 1) invalid('logo_info.opacity must be in [0, 1]');
-  const text = typed<string>(raw, 'logo_text_content', p('logo_text_content'), 'string') ?? '';
-  if (codePointLength(text) > LIMITS.logoTextMaxChars) {
-    invalid(`logo_info.logo_text_content must be at most ${LIMITS.logoTextMaxChars} characters`);
-  }
-  if (CONTROL_CHARS.test(text)) invalid('logo_info.logo_text_content must not contain control characters');
-  return {
-    add_logo,
-    position: position as LogoInfo['position'],
-    language: language as LogoInfo['language'],
-    opacity,
-    logo_text_content: text,
-  };
+  // One served req_key: its table checks req_key first. With more, parse { req_key: REQ_KEY_FIELD } first
+  // and pick the table by its value.
+  return parseFields(body, V21_FIELDS);
 }
