@@ -5,12 +5,18 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { verifySignature, type SignedRequest } from '../src/gateway/auth.js';
 import { GatewayError, GATEWAY_ERRORS } from '../src/contract/errors.js';
+import { stringify as stringifyQuery } from 'node:querystring';
+import { Signer } from '@volcengine/openapi';
 import {
+  authorizationHeader,
   canonicalQuery,
   canonicalRequest,
   parseRawQuery,
+  QUERY_ORDERS,
   sha256Hex,
+  signature,
   stringToSign,
+  type QueryOrder,
 } from '../src/contract/signature.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -130,4 +136,78 @@ test('a signed request whose x-date is not signed, or with a security token, is 
   const badDate = toRequest(v);
   badDate.headers['x-date'] = '2025-04-22 15:07';
   assert.throws(() => verifySignature(badDate, opts(V.server_time)), { code: 'InvalidTimestamp' });
+});
+
+// ---- Query names outside ASCII or with reserved characters: every official SDK's canonical form verifies ----
+
+const AK = V.access_key_id;
+const SK = V.secret_access_key;
+const NOW = new Date('2025-04-22T15:07:07Z');
+const BODY = '{"req_key":"jimeng_high_aes_general_v21_L","prompt":"a cat"}';
+const scope = { date: '20250422', region: 'cn-north-1', service: 'cv' };
+type Params = Record<string, string | string[]>;
+
+/** What the official Node SDK sends: its Signer's Authorization and `querystring.stringify` of its params. */
+function signedByNodeSdk(params: Params): SignedRequest {
+  const signer = new Signer({ method: 'POST', region: 'cn-north-1', params, headers: { 'Content-Type': 'application/json' }, body: BODY }, 'cv');
+  signer.addAuthorization({ accessKeyId: AK, secretKey: SK }, NOW);
+  const h: Record<string, string> = {};
+  for (const [k, v] of Object.entries(signer.request.headers)) h[k.toLowerCase()] = String(v);
+  return { method: 'POST', path: '/', rawQuery: stringifyQuery(signer.request.params as Params), headers: h, body: Buffer.from(BODY) };
+}
+
+/** A request signed with an explicit query order (the contract's, or Python's/Go's). */
+function signedWith(params: Params, order: QueryOrder): SignedRequest {
+  const query: Array<[string, string]> = Object.entries(params).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]));
+  const bodyHash = sha256Hex(BODY);
+  const headers = { 'x-content-sha256': bodyHash, 'x-date': '20250422T150707Z' };
+  const signedHeaders = ['x-content-sha256', 'x-date'];
+  const canon = canonicalRequest({ method: 'POST', path: '/', query, queryOrder: order, headers, signedHeaders, bodyHash });
+  const sig = signature(SK, scope, stringToSign('20250422T150707Z', scope, canon));
+  return {
+    method: 'POST',
+    path: '/',
+    rawQuery: stringifyQuery(params),
+    headers: { ...headers, authorization: authorizationHeader(AK, scope, signedHeaders, sig) },
+    body: Buffer.from(BODY),
+  };
+}
+
+const base = { Action: 'CVProcess', Version: '2022-08-31' };
+const tricky: Params[] = [
+  { ...base, 中文: '值' },
+  { ...base, 'a.': '1', 'a/': '2' },
+  { ...base, '10': 'x', '9': 'y', '～': 'f', '😀': 'e', b: ['z', 'a'] },
+];
+
+test('Python/Go order (sort raw names by code point, repeated values as sent) is what their SDKs compute', () => {
+  // Computed with volc-sdk-python's SignerV4.norm_query (sorted(params), quote(safe="-_.~")).
+  assert.equal(
+    canonicalQuery(parseRawQuery(stringifyQuery(tricky[2]!) + '&a.=1&a%2F=2&%E4%B8%AD%E6%96%87=%E5%80%BC'), 'codepoint'),
+    '10=x&9=y&Action=CVProcess&Version=2022-08-31&a.=1&a%2F=2&b=z&b=a&%E4%B8%AD%E6%96%87=%E5%80%BC&%EF%BD%9E=f&%F0%9F%98%80=e',
+  );
+});
+
+test('non-ASCII and reserved-character query names: the Node SDK Signer, the contract rule and the Python/Go order all verify', () => {
+  for (const params of tricky) {
+    const forms = new Set(QUERY_ORDERS.map((o) => canonicalQuery(Object.entries(params).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x])), o)));
+    assert.ok(forms.size > 1, `the orders should disagree for ${JSON.stringify(params)}`);
+    const reqs = [signedByNodeSdk(params), ...QUERY_ORDERS.map((o) => signedWith(params, o))];
+    for (const req of reqs) assert.equal(verifySignature(req, opts(V.server_time)).accessKey, AK, `${JSON.stringify(params)} ${req.rawQuery}`);
+  }
+});
+
+test('accepting several orders does not weaken verification: changed values, names or extra pairs are refused', () => {
+  for (const params of tricky) {
+    for (const req of [signedByNodeSdk(params), signedWith(params, 'codepoint'), signedWith(params, 'contract')]) {
+      for (const rawQuery of [
+        req.rawQuery.replace(/=([^&]*)$/, '=$1x'), // last value changed
+        req.rawQuery + '&extra=1', // pair added
+        req.rawQuery.split('&').slice(1).join('&'), // pair dropped
+        req.rawQuery.replace('Version=', 'Versio='), // name changed
+      ]) {
+        assert.throws(() => verifySignature({ ...req, rawQuery }, opts(V.server_time)), { code: 'SignatureDoesNotMatch' }, rawQuery);
+      }
+    }
+  }
 });

@@ -43,11 +43,43 @@ export function parseRawQuery(rawQuery: string): Array<[string, string]> {
     });
 }
 
-/** Decode-then-encode, sorted by encoded key then value (byte order). */
-export function canonicalQuery(pairs: Array<[string, string]>): string {
-  const enc = pairs.map(([k, v]) => [rfc3986Encode(k), rfc3986Encode(v)] as const);
-  enc.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  return enc.map(([k, v]) => `${k}=${v}`).join('&');
+/**
+ * How the query pairs are ordered in the canonical request. The contract sorts by encoded key, then value
+ * (byte order); the official SDKs sort before encoding, which differs only for names with non-ASCII or
+ * reserved characters (`中文` sorts after `Action` raw but before it encoded; `a.` < `a/` raw, `a%2F` < `a.`):
+ *   - `contract`: encoded key, then encoded value.
+ *   - `codepoint`: raw key by code point (= UTF-8 byte order), values in wire order — Python
+ *     (`sorted(params)`, lists kept in order) and Go (`url.Values.Encode`).
+ *   - `node`: @volcengine/openapi's Signer — keys sorted as JS strings (UTF-16 units) and put in an object, so
+ *     array-index names ("0", "42") come first in numeric order; repeated values sorted encoded.
+ * Every order signs the same pairs, so accepting any of them does not let a request change what was signed.
+ */
+export type QueryOrder = 'contract' | 'codepoint' | 'node';
+export const QUERY_ORDERS: readonly QueryOrder[] = ['contract', 'codepoint', 'node'];
+
+type Encoded = { k: string; v: string; rawK: string; i: number };
+
+const byteCmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const codePointCmp = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+const isArrayIndex = (k: string): boolean => /^(0|[1-9]\d{0,9})$/.test(k) && Number(k) < 4294967295;
+
+const KEY_ORDER: Record<QueryOrder, (a: Encoded, b: Encoded) => number> = {
+  contract: (a, b) => byteCmp(a.k, b.k) || byteCmp(a.v, b.v),
+  codepoint: (a, b) => codePointCmp(a.rawK, b.rawK) || a.i - b.i,
+  node: (a, b) => {
+    const ai = isArrayIndex(a.rawK);
+    const bi = isArrayIndex(b.rawK);
+    if (ai !== bi) return ai ? -1 : 1;
+    const keys = ai ? Number(a.rawK) - Number(b.rawK) : byteCmp(a.rawK, b.rawK);
+    return keys || byteCmp(a.v, b.v);
+  },
+};
+
+/** Decode-then-encode, ordered as `order` says (default: the contract's). */
+export function canonicalQuery(pairs: Array<[string, string]>, order: QueryOrder = 'contract'): string {
+  const enc: Encoded[] = pairs.map(([k, v], i) => ({ k: rfc3986Encode(k), v: rfc3986Encode(v), rawK: k, i }));
+  enc.sort(KEY_ORDER[order]);
+  return enc.map(({ k, v }) => `${k}=${v}`).join('&');
 }
 
 export function canonicalPath(path: string): string {
@@ -68,6 +100,7 @@ export interface CanonicalInput {
   path: string;
   /** Decoded query pairs. */
   query: Array<[string, string]>;
+  queryOrder?: QueryOrder;
   /** Lower-case header name → value, for the headers listed in signedHeaders. */
   headers: Record<string, string>;
   signedHeaders: string[];
@@ -81,7 +114,7 @@ export function canonicalRequest(input: CanonicalInput): string {
   return [
     input.method.toUpperCase(),
     canonicalPath(input.path),
-    canonicalQuery(input.query),
+    canonicalQuery(input.query, input.queryOrder),
     headerLines,
     input.signedHeaders.join(';'),
     input.bodyHash,

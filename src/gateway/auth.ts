@@ -9,6 +9,7 @@ import {
   parseAuthorization,
   parseRawQuery,
   parseXDate,
+  QUERY_ORDERS,
   sha256Hex,
   signature,
   stringToSign,
@@ -86,15 +87,19 @@ export function verifySignature(req: SignedRequest, opts: AuthOptions): AuthResu
     if (v === undefined) throw new GatewayError('SignatureDoesNotMatch');
     signedValues[name] = v;
   }
-  const canonical = canonicalRequest({
-    method: req.method,
-    path: req.path,
-    query: parseRawQuery(req.rawQuery),
-    headers: signedValues,
-    signedHeaders: auth.signedHeaders,
-    bodyHash,
-  });
-  const expected = signature(secret, auth.scope, stringToSign(xDate.trim(), auth.scope, canonical));
-  if (!safeEqualHex(expected, auth.signature)) throw new GatewayError('SignatureDoesNotMatch');
+  // The official SDKs order query names differently (see QueryOrder); each order signs the same pairs, so
+  // the request is accepted when any of these few canonical forms (usually one: they agree on ASCII) matches.
+  const query = parseRawQuery(req.rawQuery);
+  const canonicals = new Set(
+    QUERY_ORDERS.map((queryOrder) =>
+      canonicalRequest({ method: req.method, path: req.path, query, queryOrder, headers: signedValues, signedHeaders: auth.signedHeaders, bodyHash }),
+    ),
+  );
+  let matched = false;
+  for (const canonical of canonicals) {
+    const expected = signature(secret, auth.scope, stringToSign(xDate.trim(), auth.scope, canonical));
+    matched = safeEqualHex(expected, auth.signature) || matched;
+  }
+  if (!matched) throw new GatewayError('SignatureDoesNotMatch');
   return { accessKey: auth.accessKey };
 }
