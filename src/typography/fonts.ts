@@ -5,9 +5,9 @@
  */
 import { GlobalFonts, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import * as fontkit from 'fontkit';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { FaceId, MeasureText } from './types.js';
 
 export type FamilyKey =
@@ -121,18 +121,71 @@ export function fontString(face: FaceId, size: number): string {
   return `${size}px ${FACES[face].map((k) => `"${FAMILIES[k].alias}"`).join(', ')}`;
 }
 
+/** One woff2 file of a family and the code points its CSS `unicode-range` says it holds (null: unstated). */
+interface Slice {
+  file: string;
+  ranges: Array<[number, number]> | null;
+  font?: fontkit.Font;
+}
+const slices = new Map<FamilyKey, Slice[]>();
+
+/** `unicode-range` of every file, from the package's CSS (`U+4e00-4e2f,U+3001`). */
+function cssRanges(dir: string): Map<string, Array<[number, number]>> {
+  const out = new Map<string, Array<[number, number]>>();
+  for (const css of readdirSync(dirname(dir)).filter((f) => f.endsWith('.css'))) {
+    const text = readFileSync(join(dirname(dir), css), 'utf8');
+    for (const m of text.matchAll(/url\(\.\/files\/([^)]+\.woff2)\)[^;]*;\s*unicode-range:\s*([^;]+);/g)) {
+      const ranges = m[2]!.split(',').map((r): [number, number] => {
+        const [a, b] = r.trim().replace(/^U\+/i, '').split('-');
+        return [parseInt(a!, 16), parseInt(b ?? a!, 16)];
+      });
+      out.set(m[1]!, ranges);
+    }
+  }
+  return out;
+}
+
+function familySlices(key: FamilyKey): Slice[] {
+  let list = slices.get(key);
+  if (!list) {
+    const files = familyFiles(key);
+    const ranges = cssRanges(dirname(files[0]!));
+    list = files.map((file) => ({ file, ranges: ranges.get(basename(file)) ?? null }));
+    slices.set(key, list);
+  }
+  return list;
+}
+
+function sliceFont(slice: Slice): fontkit.Font {
+  if (!slice.font) {
+    const font = fontkit.openSync(slice.file);
+    slice.font = 'fonts' in font ? font.fonts[0]! : font;
+  }
+  return slice.font;
+}
+
+/**
+ * The font of a family that draws `cp`, opening only the slice whose unicode-range holds it: decoding a
+ * woff2 costs ~0.1 s and a CJK family has ~100 of them, so opening them all would cost seconds.
+ */
+function glyphFor(key: FamilyKey, cp: number): { font: fontkit.Font; gid: number } | undefined {
+  for (const slice of familySlices(key)) {
+    if (slice.ranges && !slice.ranges.some(([a, b]) => cp >= a && cp <= b)) continue;
+    const font = sliceFont(slice);
+    const gid = (font as unknown as CmapLookup)._cmapProcessor.lookup(cp);
+    if (gid) return { font, gid };
+  }
+  return undefined;
+}
+
 const coverage = new Map<FamilyKey, Set<number>>();
 
-/** Code points a family has glyphs for, read from the cmap of every file (fontkit reads woff2 offline). */
+/** Code points a family has glyphs for, read from the cmap of every file. */
 export function familyCoverage(key: FamilyKey): Set<number> {
   const hit = coverage.get(key);
   if (hit) return hit;
   const set = new Set<number>();
-  for (const f of familyFiles(key)) {
-    const font = fontkit.openSync(f);
-    const fonts = 'fonts' in font ? font.fonts : [font];
-    for (const one of fonts) for (const cp of one.characterSet) set.add(cp);
-  }
+  for (const slice of familySlices(key)) for (const cp of sliceFont(slice).characterSet) set.add(cp);
   coverage.set(key, set);
   return set;
 }
@@ -170,4 +223,58 @@ export const canvasMeasure: MeasureText = (text, fontSize, face) => {
     widths.set(key, w);
   }
   return (w * fontSize) / REF_SIZE;
+};
+
+/** The horizontal-metrics table as fontkit decodes it (not in its type declarations). */
+interface HmtxTable {
+  metrics: { length: number; get(i: number): { advance: number } | undefined };
+}
+/** fontkit's cmap lookup: code point → glyph id (0 = none), without building a glyph object. */
+interface CmapLookup {
+  _cmapProcessor: { lookup(cp: number): number };
+}
+
+/**
+ * A glyph's advance straight from `hmtx`. fontkit's `glyph.advanceWidth` also computes vertical metrics,
+ * which decodes the glyph's outline (seconds for a first CJK string in woff2); the advance needs none of it.
+ */
+function hmtxAdvance(font: fontkit.Font, gid: number): number {
+  const { metrics } = (font as unknown as { hmtx: HmtxTable }).hmtx;
+  // Glyphs past the table's end share its last advance (OpenType hmtx rule).
+  return metrics.get(Math.min(gid, metrics.length - 1))?.advance ?? 0;
+}
+
+/** Advance widths in ems, per face and code point (the glyph of the first family in the chain that has it). */
+const advances = new Map<FaceId, Map<number, number>>();
+/** Fallback advance for a code point no family draws (the canvas would draw tofu about this wide). */
+const MISSING_EM = 1;
+
+function advanceEm(face: FaceId, cp: number): number {
+  let perFace = advances.get(face);
+  if (!perFace) advances.set(face, (perFace = new Map()));
+  let em = perFace.get(cp);
+  if (em === undefined) {
+    em = MISSING_EM;
+    for (const k of FACES[face]) {
+      const hit = glyphFor(k, cp);
+      if (hit) {
+        em = hmtxAdvance(hit.font, hit.gid) / hit.font.unitsPerEm;
+        break;
+      }
+    }
+    perFace.set(cp, em);
+  }
+  return em;
+}
+
+/**
+ * Text width as the sum of glyph advances read from the font files: what layout uses. Asking the canvas
+ * costs ~30 ms per new string (Skia searches a family of ~100 woff2 slices for each glyph), which made a
+ * long prompt's layout take seconds; this costs microseconds per character once a family is open. Kerning
+ * is ignored: it only narrows Latin runs slightly, so a line measured this way never overflows its box.
+ */
+export const advanceMeasure: MeasureText = (text, fontSize, face) => {
+  let em = 0;
+  for (const ch of text) em += advanceEm(face, ch.codePointAt(0)!);
+  return em * fontSize;
 };

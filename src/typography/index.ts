@@ -1,6 +1,6 @@
 /** Typography: quoted prompt text drawn as a real type layer instead of by the diffusion model. */
 import type { RawImage } from '../engine/types.js';
-import { canvasMeasure } from './fonts.js';
+import { advanceMeasure } from './fonts.js';
 import { layoutPlan as layoutPlanWith, type LayoutOptions } from './layout.js';
 import { renderTextPlan } from './render.js';
 import type { Layout, MeasureText, TextPlan } from './types.js';
@@ -12,7 +12,7 @@ export { TEXT_NEGATIVE } from './model-prompt.js';
 export type * from './types.js';
 
 /** Lays the plan out for a width × height image; measures with the real fonts unless told otherwise. */
-export function layoutPlan(plan: TextPlan, width: number, height: number, measure: MeasureText = canvasMeasure, opts: LayoutOptions = {}): Layout {
+export function layoutPlan(plan: TextPlan, width: number, height: number, measure: MeasureText = advanceMeasure, opts: LayoutOptions = {}): Layout {
   return layoutPlanWith(plan, width, height, measure, opts);
 }
 

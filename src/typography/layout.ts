@@ -4,7 +4,7 @@
  * Regions never overlap and stay inside the margins, and each text box stays inside its region, so
  * blocks can't collide with each other or with the image edge.
  */
-import { breakLines } from './linebreak.js';
+import { breakLines, breakLinesMeasured } from './linebreak.js';
 import type { Box, HPos, LaidOutBlock, Layout, MeasureText, PlacedLine, TextBlock, TextPlan, TextSize, VPos } from './types.js';
 
 /** Largest font size per class, as a fraction of the shorter image side. */
@@ -115,8 +115,9 @@ function fitAt(block: TextBlock, size: number, region: Box, measure: MeasureText
     return { lines: cols, widths: cols.map(() => size), boxW: boxW + 2 * pad, boxH: colH + 2 * pad, fits };
   }
   const m = (s: string): number => measure(s, size, block.font);
-  const lines = wrap ? breakLines(block.text, maxW, m) : block.text.split('\n');
-  const widths = lines.map(m);
+  const { lines, widths } = wrap
+    ? breakLinesMeasured(block.text, maxW, m)
+    : { lines: block.text.split('\n'), widths: block.text.split('\n').map(m) };
   const textW = Math.max(...widths);
   const textH = lines.length * size * LINE_HEIGHT;
   return { lines, widths, boxW: textW + 2 * pad, boxH: textH + 2 * pad, fits: textW <= maxW && textH <= maxH };

@@ -80,12 +80,23 @@ function splitWord(word: string, maxWidth: number, measure: (s: string) => numbe
 
 /**
  * Greedy line filling. `measure` gives the width of a string; a line's width is the sum of its atoms
- * and spaces (kerning across a break opportunity is negligible), so each atom is measured once.
- * Explicit "\n" always breaks. A line may still be wider than `maxWidth` when a single unbreakable
- * atom is.
+ * and spaces (kerning across a break opportunity is negligible), so each atom is measured once and no
+ * line is measured again: layout tries a dozen sizes, and measuring every new line string with the real
+ * fonts cost seconds for a long prompt. Explicit "\n" always breaks. A line may still be wider than
+ * `maxWidth` when a single unbreakable atom is.
  */
-export function breakLines(text: string, maxWidth: number, measure: (s: string) => number, opts: { everyChar?: boolean } = {}): string[] {
+export function breakLinesMeasured(
+  text: string,
+  maxWidth: number,
+  measure: (s: string) => number,
+  opts: { everyChar?: boolean } = {},
+): { lines: string[]; widths: number[] } {
   const lines: string[] = [];
+  const widths: number[] = [];
+  const push = (line: string, w: number): void => {
+    lines.push(line);
+    widths.push(w);
+  };
   const space = measure(' ');
   for (const para of text.split('\n')) {
     let line = '';
@@ -98,10 +109,10 @@ export function breakLines(text: string, maxWidth: number, measure: (s: string) 
         lineW = candidateW;
         continue;
       }
-      if (line !== '') lines.push(line);
+      if (line !== '') push(line, lineW);
       if (atom.word && [...atom.text].length > 1 && w > maxWidth) {
         const pieces = splitWord(atom.text, maxWidth, measure);
-        lines.push(...pieces.slice(0, -1));
+        for (const piece of pieces.slice(0, -1)) push(piece, measure(piece));
         line = pieces[pieces.length - 1] ?? '';
         lineW = measure(line);
       } else {
@@ -109,7 +120,12 @@ export function breakLines(text: string, maxWidth: number, measure: (s: string) 
         lineW = w;
       }
     }
-    lines.push(line);
+    push(line, lineW);
   }
-  return lines;
+  return { lines, widths };
+}
+
+/** The lines of breakLinesMeasured. */
+export function breakLines(text: string, maxWidth: number, measure: (s: string) => number, opts: { everyChar?: boolean } = {}): string[] {
+  return breakLinesMeasured(text, maxWidth, measure, opts).lines;
 }

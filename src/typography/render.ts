@@ -5,7 +5,7 @@
 import { ImageData, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RawImage } from '../engine/types.js';
 import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
-import { canvasMeasure, fontString } from './fonts.js';
+import { advanceMeasure, fontString } from './fonts.js';
 import { layoutPlan } from './layout.js';
 import type { LaidOutBlock, Layout, MeasureText, TextPlan } from './types.js';
 
@@ -110,7 +110,7 @@ function copyRect(src: Uint8ClampedArray, srcW: number, dst: Uint8ClampedArray, 
  * and out of the canvas would cost more than the drawing.
  */
 export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: RenderOptions = {}): RenderReport {
-  const layout = opts.layout ?? layoutPlan(plan, image.width, image.height, opts.measure ?? canvasMeasure);
+  const layout = opts.layout ?? layoutPlan(plan, image.width, image.height, opts.measure ?? advanceMeasure);
   const out = new Uint8ClampedArray(image.data);
   const legibility = layout.blocks.map((lb) => {
     const bg = backgroundStats(image, lb.box);
