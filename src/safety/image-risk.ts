@@ -96,6 +96,14 @@ export async function createImageRiskChecker(opts: ImageRiskOptions = {}): Promi
     return { scores, unsafeScore, ms: performance.now() - t0 };
   }
 
+  return imageRiskCheckerFrom(threshold, classify);
+}
+
+/**
+ * A checker around any classifier (in-process, or on the worker-thread pool): the threshold rule and the
+ * 50511 / 50411 refusals with their log detail live here once.
+ */
+export function imageRiskCheckerFrom(threshold: number, classify: (image: RawImage) => Promise<ImageRiskScores>): ImageRiskChecker {
   async function assertWith(code: 50511 | 50411, image: RawImage): Promise<ImageRiskScores> {
     const r = await classify(image);
     if (r.unsafeScore > threshold) {
