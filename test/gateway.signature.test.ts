@@ -67,6 +67,11 @@ test('the vectors in test/fixtures are the contract\'s own', { skip: existsSync(
   assert.deepEqual(V, JSON.parse(readFileSync(specFile, 'utf8')));
 });
 
+test('docs/jimeng-t2i-v21.md is the contract\'s own text', { skip: existsSync(specFile) ? false : `no contract copy at ${specFile}` }, () => {
+  const docs = readFileSync(path.join(here, '..', 'docs', 'jimeng-t2i-v21.md'), 'utf8');
+  assert.equal(docs, readFileSync(path.join(path.dirname(specFile), 'jimeng-t2i-v21.md'), 'utf8'));
+});
+
 test('every official-SDK vector verifies', () => {
   assert.ok(V.vectors.length >= 7);
   for (const v of V.vectors) {
