@@ -35,7 +35,7 @@ export async function runGatewayBench(opts: { requests?: number; size?: number; 
   const sk = 'bench-secret-key-0123456789';
   process.env.MENGTU_ACCESS_KEYS = `${ak}:${sk}`;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-data-'));
-  const cfg = loadConfig({ model: 'tiny', port: 0, dataDir, qps: 0, concurrency: 0, maxQueue: 1000, logLevel: 'silent' });
+  const cfg = loadConfig({ engine: { model: 'tiny', maxQueue: 1000 }, server: { port: 0, dataDir, logLevel: 'silent' }, limits: { qps: 0, concurrency: 0 } });
   const server = await startServer(cfg, pino({ level: 'silent' }));
   await server.host.load();
   const rawQuery = 'Action=CVProcess&Version=2022-08-31';

@@ -26,9 +26,9 @@ export async function runPipelineBench(opts: { jobs?: number } = {}): Promise<Re
   const jobs = opts.jobs ?? Number(process.env.BENCH_JOBS ?? 8);
   process.env.MENGTU_HOME ??= await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-home-'));
   const log = pino({ level: 'silent' });
-  const cfg = loadConfig({ model: 'tiny', dataDir: await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-data-')), logLevel: 'silent' });
+  const cfg = loadConfig({ engine: { model: 'tiny' }, server: { dataDir: await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-data-')), logLevel: 'silent' } });
   const services = await createPipelineServices(cfg, log, { hosting: true });
-  const host = new EngineHost({ model: 'tiny', pull: true, threads: cfg.threads, executionProvider: 'cpu', log });
+  const host = new EngineHost({ model: 'tiny', pull: true, threads: cfg.engine.threads, executionProvider: 'cpu', log });
   await host.load();
   const gen = new Generator({ host, stages: services.stages, deliver: inlineOrUrls, workers: 1, maxQueue: 4, log, srUpscaler: () => services.deps.sr.method });
   const samples: Record<string, number[]> = {};

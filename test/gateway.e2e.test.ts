@@ -214,7 +214,7 @@ describe('gateway on a real tiny-model server', () => {
 
 describe('limits under concurrent load', () => {
   test('per-key concurrency cap answers 50430 / HTTP 429, the rest succeed', async () => {
-    const server = await startTestServer({ concurrency: 1, qps: 1000, maxQueue: 16 });
+    const server = await startTestServer({ limits: { concurrency: 1, qps: 1000 }, engine: { maxQueue: 16 } });
     try {
       const body = JSON.stringify({ req_key: REQ_KEY, prompt: 'busy street', width: 512, height: 512, seed: 5 });
       const results = await Promise.all(Array.from({ length: 6 }, () => signedFetch(server, Q, body)));
@@ -230,7 +230,7 @@ describe('limits under concurrent load', () => {
   });
 
   test('per-key QPS answers 50429 / HTTP 429 beyond the burst', async () => {
-    const server = await startTestServer({ concurrency: 0, qps: 1, burst: 2 });
+    const server = await startTestServer({ limits: { concurrency: 0, qps: 1, burst: 2 } });
     try {
       const body = JSON.stringify({ req_key: REQ_KEY, prompt: 'x', width: 256, height: 256, use_sr: false, seed: 1 });
       const results = await Promise.all(Array.from({ length: 5 }, () => signedFetch(server, Q, body)));
@@ -243,7 +243,7 @@ describe('limits under concurrent load', () => {
   });
 
   test('the engine queue is bounded: beyond maxQueue requests get 50430 instead of piling up', async () => {
-    const server = await startTestServer({ concurrency: 0, qps: 1000, maxQueue: 1 });
+    const server = await startTestServer({ limits: { concurrency: 0, qps: 1000 }, engine: { maxQueue: 1 } });
     try {
       const body = JSON.stringify({ req_key: REQ_KEY, prompt: 'x', width: 512, height: 512, seed: 2 });
       const results = await Promise.all(Array.from({ length: 6 }, () => signedFetch(server, Q, body)));

@@ -74,7 +74,7 @@ test('first start with no keys generates one pair, owner-only, and only once', a
   assert.equal(second.generated, null);
   assert.deepEqual(second.store.ids(), [first.generated.accessKeyId]);
   // Environment keys are added to the file's.
-  const both = await loadKeyStore(dir, { MENGTU_ACCESS_KEYS: 'AKenv:SKenv' });
+  const both = await loadKeyStore(dir, { accessKeys: 'AKenv:SKenv' });
   assert.equal(both.store.secretFor('AKenv'), 'SKenv');
   assert.equal(both.store.size, 2);
 });

@@ -32,7 +32,7 @@ const meta: AiLabelMeta = {
 
 describe('PNG encode with the implicit AI label', () => {
   it('writes Software, Description, AIGC and XMP chunks that parse back', async () => {
-    const png = await encodePng(image(64, 48), meta, { env: {} });
+    const png = await encodePng(image(64, 48), meta);
     const text = readPngTextChunks(png);
     assert.equal(text.Software, 'mengtu');
     assert.match(text.Description!, /AI-generated.*20250422150707388ABCDEF0123456789A.*seed 42/);
@@ -55,19 +55,19 @@ describe('PNG encode with the implicit AI label', () => {
 
   it('still decodes to the same pixels (RGB when opaque, RGBA otherwise)', async () => {
     const img = image(33, 21);
-    const png = await encodePng(img, meta, { env: {} });
+    const png = await encodePng(img, meta);
     const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
     assert.equal(info.width, 33);
     assert.equal(info.height, 21);
     assert.equal(info.channels, 3);
     for (let p = 0; p < 33 * 21; p++) for (let c = 0; c < 3; c++) assert.equal(data[p * 3 + c], img.data[p * 4 + c]);
-    const translucent = await encodePng(image(8, 8, 128), meta, { env: {} });
+    const translucent = await encodePng(image(8, 8, 128), meta);
     assert.equal((await sharp(translucent).metadata()).channels, 4);
   });
 
-  it('MENGTU_AI_LABEL=0 or no meta: no label chunks', async () => {
-    assert.deepEqual(readPngTextChunks(await encodePng(image(8, 8), meta, { env: { MENGTU_AI_LABEL: '0' } })), {});
-    assert.deepEqual(readPngTextChunks(await encodePng(image(8, 8), null, { env: {} })), {});
+  it('aiLabel off (MENGTU_AI_LABEL=0) or no meta: no label chunks', async () => {
+    assert.deepEqual(readPngTextChunks(await encodePng(image(8, 8), meta, { aiLabel: false })), {});
+    assert.deepEqual(readPngTextChunks(await encodePng(image(8, 8), null)), {});
   });
 
   it('the table CRC-32 fallback agrees with zlib', async () => {
@@ -80,7 +80,7 @@ describe('PNG encode with the implicit AI label', () => {
   });
 
   it('rejects corrupt PNGs instead of misreading them', async () => {
-    const png = Buffer.from(await encodePng(image(8, 8), meta, { env: {} }));
+    const png = Buffer.from(await encodePng(image(8, 8), meta));
     const tampered = Buffer.from(png);
     const at = tampered.indexOf('AIGC', 0, 'latin1');
     tampered[at + 10] = tampered[at + 10]! ^ 1;
@@ -113,13 +113,13 @@ describe('post-diffusion stages chained', () => {
       const job = newJob(req, 'REQCHAIN01');
       job.seed = 7;
       job.image = image(256, 256);
-      const hosting = await createImageHosting({ dataDir: dir, publicBaseUrl: 'http://h', env: {} });
+      const hosting = await createImageHosting({ dataDir: dir, publicBaseUrl: 'http://h' });
       const sr = await createSuperResolver({ mode: 'lanczos' });
       const engine = { modelName: 'tiny-test', generate: () => Promise.reject(new Error('unused')), close: async () => {} };
       const log = { info() {}, warn() {}, error() {}, debug() {} } as unknown as import('../src/pipeline/types.js').Log;
       const done = await runPipeline(
         job,
-        [superResolutionStage(sr), watermarkStage, encodeStage({ producer: 'mengtu-test', env: {} }), storeStage(hosting)],
+        [superResolutionStage(sr), watermarkStage, encodeStage({ producer: 'mengtu-test' }), storeStage(hosting)],
         { engine, log },
       );
       assert.equal(done.extras.srMethod, 'lanczos');

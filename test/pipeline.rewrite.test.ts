@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPromptRewriter } from '../src/pipeline/rewrite/rewriter.js';
+import { llmOptions, loadConfig } from '../src/runtime/config.js';
 import { translatePrompt, glossarySize } from '../src/pipeline/rewrite/translate.js';
 import { detectSubject } from '../src/pipeline/rewrite/subject.js';
 import { CUES } from '../src/pipeline/rewrite/cues.js';
@@ -159,7 +160,7 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     const warnings: unknown[] = [];
     const log = { info() {}, debug() {}, error() {}, warn: (o: unknown) => void warnings.push(o) } as never;
     const rw = createPromptRewriter({
-      env: { MENGTU_LLM_BASE_URL: base, MENGTU_LLM_MODEL: 'test-model', MENGTU_LLM_API_KEY: 'k123', MENGTU_LLM_TIMEOUT_MS: '1000' },
+      llm: llmOptions(loadConfig({}, { MENGTU_LLM_BASE_URL: base, MENGTU_LLM_MODEL: 'test-model', MENGTU_LLM_API_KEY: 'k123', MENGTU_LLM_TIMEOUT_MS: '1000' })),
       log,
     });
     assert.equal(rw.llmEnabled, true);
@@ -228,7 +229,7 @@ const quietLog = { info() {}, warn() {}, error() {}, debug() {} } as never;
 const ctx = { engine: undefined, log: quietLog } as unknown as StageContext;
 
 test('rewrite stage fills the job; rewritten text is screened (50512)', async () => {
-  const textRisk = createTextRiskChecker({ env: {} });
+  const textRisk = createTextRiskChecker();
   const stage = rewriteStage(rules, textRisk);
   const on = await stage.run(newJob(request('一只猫在雪山下', true), 'r1'), ctx);
   assert.ok(on.modelPrompt.startsWith('a cat, under snowy mountains, '));

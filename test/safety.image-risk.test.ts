@@ -39,7 +39,7 @@ const PLAIN: Record<string, RawImage> = {
 };
 
 test('image risk: flagged fixture fails, plain images pass, threshold changes the outcome', async () => {
-  const checker = await createImageRiskChecker({ threshold: 0.8, env: {} });
+  const checker = await createImageRiskChecker({ threshold: 0.8 });
   assert.equal(checker.threshold, 0.8);
 
   const flagged = await loadPng(FLAGGED);
@@ -70,7 +70,7 @@ test('image risk: flagged fixture fails, plain images pass, threshold changes th
   }
 
   // A laxer threshold lets the fixture through; a strict one stops a plain image.
-  const lax = await createImageRiskChecker({ env: { MENGTU_IMAGE_RISK_THRESHOLD: '0.995' } });
+  const lax = await createImageRiskChecker({ threshold: 0.995 });
   assert.equal(lax.threshold, 0.995);
   const passed = await lax.assertImageSafe(flagged);
   assert.ok(passed.unsafeScore > 0.9);
@@ -90,7 +90,7 @@ test('image risk: flagged fixture fails, plain images pass, threshold changes th
 });
 
 test('image risk: classification time at 224² and 1024²', async () => {
-  const checker = await createImageRiskChecker({ env: {} });
+  const checker = await createImageRiskChecker();
   const small = PLAIN.noise!;
   await checker.classify(small);
   const times: number[] = [];
@@ -103,9 +103,8 @@ test('image risk: classification time at 224² and 1024²', async () => {
 });
 
 test('image risk: threshold validation', () => {
-  assert.equal(resolveThreshold(undefined, {}), 0.8);
-  assert.equal(resolveThreshold(undefined, { MENGTU_IMAGE_RISK_THRESHOLD: '0.5' }), 0.5);
-  assert.equal(resolveThreshold(0.3, { MENGTU_IMAGE_RISK_THRESHOLD: '0.5' }), 0.3);
-  assert.throws(() => resolveThreshold(undefined, { MENGTU_IMAGE_RISK_THRESHOLD: 'high' }), ImageRiskConfigError);
-  assert.throws(() => resolveThreshold(1.5, {}), ImageRiskConfigError);
+  assert.equal(resolveThreshold(undefined), 0.8);
+  assert.equal(resolveThreshold(0.3), 0.3);
+  assert.throws(() => resolveThreshold(Number.NaN), ImageRiskConfigError);
+  assert.throws(() => resolveThreshold(1.5), ImageRiskConfigError);
 });

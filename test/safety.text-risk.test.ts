@@ -8,7 +8,7 @@ import { createTextRiskChecker, termHash } from '../src/safety/text-risk.js';
 import { normalizeText } from '../src/safety/normalize.js';
 import { parseRiskList } from '../src/safety/lists.js';
 
-const checker = createTextRiskChecker({ env: {} });
+const checker = createTextRiskChecker();
 
 function failsWith(text: string, category: string): void {
   const r = checker.check(text);
@@ -106,7 +106,7 @@ test('copyright terms give 50413 on input, prohibited terms outrank them', () =>
     (e: unknown) => e instanceof CvError && e.code === 50413 && e.logDetail?.includes('category=copyright') === true,
   );
   assert.throws(() => checker.assertTextSafe('Pikachu and a nude figure', 'input'), (e: unknown) => e instanceof CvError && e.code === 50412);
-  const noCopyright = createTextRiskChecker({ env: { MENGTU_RISK_COPYRIGHT: '0' } });
+  const noCopyright = createTextRiskChecker({ copyright: false });
   assert.equal(noCopyright.check('皮卡丘在草地上').pass, true);
 });
 
@@ -118,9 +118,9 @@ test('operator list directory extends the lists, allow-list suppresses a match',
       '# operator additions\n[brand]\n蓝猫\nacme rocket # trailing comment\n[allow]\n蓝猫淘气\n',
     );
     fs.writeFileSync(path.join(dir, 'ignored.md'), '[x]\ncat\n');
-    const before = createTextRiskChecker({ env: {} });
+    const before = createTextRiskChecker();
     assert.equal(before.check('一只藍貓').pass, true);
-    const after = createTextRiskChecker({ env: { MENGTU_RISK_LISTS_DIR: dir } });
+    const after = createTextRiskChecker({ dirs: [dir] });
     assert.deepEqual(after.check('一只藍 貓').rule, { list: 'local', category: 'brand', term: '蓝猫' });
     assert.equal(after.check('an ACME  Rocket launch').rule?.term, 'acme rocket');
     assert.equal(after.check('蓝猫淘气三千问').pass, true, 'allow-listed phrase');

@@ -2,7 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { S3ImageStore, s3ConfigFromEnv, createImageHosting } from '../src/storage/index.js';
+import { S3ImageStore, createImageHosting } from '../src/storage/index.js';
+import { loadConfig, s3Options } from '../src/runtime/config.js';
 
 /** A minimal path-style S3 endpoint (PUT/GET/HEAD/DELETE object, ListObjectsV2) for the SDK to talk to. */
 function fakeS3(): { server: http.Server; objects: Map<string, { body: Buffer; headers: Record<string, string> }>; requests: string[] } {
@@ -70,6 +71,8 @@ describe('S3 image store', () => {
     MENGTU_S3_PREFIX: 'mengtu/',
   });
 
+  const s3ConfigFromEnv = (e: NodeJS.ProcessEnv) => s3Options(loadConfig({}, e));
+
   it('reads its configuration from MENGTU_S3_*', () => {
     assert.equal(s3ConfigFromEnv({}), null);
     const cfg = s3ConfigFromEnv(env());
@@ -101,7 +104,7 @@ describe('S3 image store', () => {
   });
 
   it('hosting on S3 returns the bucket’s presigned URL, which fetches the image', async () => {
-    const hosting = await createImageHosting({ dataDir: '/nonexistent-not-used', publicBaseUrl: 'http://unused', env: env() });
+    const hosting = await createImageHosting({ dataDir: '/nonexistent-not-used', publicBaseUrl: 'http://unused', s3: s3ConfigFromEnv(env()) });
     assert.equal(hosting.store.kind, 's3');
     assert.equal(hosting.signer, null);
     const png = Buffer.from('\x89PNG presigned');

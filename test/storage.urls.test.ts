@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, readFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/runtime/config.js';
 import {
   LocalImageStore,
   createImageHosting,
@@ -10,7 +11,6 @@ import {
   loadUrlSecret,
   serveImage,
   urlSecretPath,
-  urlTtlFromEnv,
 } from '../src/storage/index.js';
 
 const SECRET = Buffer.from('0123456789abcdef0123456789abcdef');
@@ -104,30 +104,31 @@ describe('signed image URLs', () => {
 
   it('the signing secret is generated once, stored 0600, reused; MENGTU_URL_SECRET overrides', async () => {
     const d = path.join(dir, 'secret');
-    const a = await loadUrlSecret(d, {});
+    const a = await loadUrlSecret(d);
     assert.equal(a.source, 'generated');
     assert.equal(a.secret.length, 32);
     assert.equal(statSync(urlSecretPath(d)).mode & 0o777, 0o600);
-    const b = await loadUrlSecret(d, {});
+    const b = await loadUrlSecret(d);
     assert.equal(b.source, 'file');
     assert.deepEqual(b.secret, a.secret);
     chmodSync(urlSecretPath(d), 0o644);
-    await loadUrlSecret(d, {});
+    await loadUrlSecret(d);
     assert.equal(statSync(urlSecretPath(d)).mode & 0o777, 0o600, 'loosened permissions are tightened');
     assert.match(readFileSync(urlSecretPath(d), 'utf8'), /^[0-9a-f]{64}\n$/);
-    const e = await loadUrlSecret(d, { MENGTU_URL_SECRET: 'a-long-enough-operator-secret' });
+    const e = await loadUrlSecret(d, 'a-long-enough-operator-secret');
     assert.equal(e.source, 'env');
-    await assert.rejects(loadUrlSecret(d, { MENGTU_URL_SECRET: 'short' }), RangeError);
+    await assert.rejects(loadUrlSecret(d, 'short'), RangeError);
   });
 
   it('hosting publishes a URL that serves, with the configured lifetime', async () => {
-    assert.equal(urlTtlFromEnv({}), 3600);
-    assert.equal(urlTtlFromEnv({ MENGTU_URL_TTL_SECONDS: '120' }), 120);
-    assert.throws(() => urlTtlFromEnv({ MENGTU_URL_TTL_SECONDS: 'soon' }), RangeError);
+    assert.equal(loadConfig({}, {}).hosting.urlTtlSeconds, 3600);
+    assert.equal(loadConfig({}, { MENGTU_URL_TTL_SECONDS: '120' }).hosting.urlTtlSeconds, 120);
+    assert.throws(() => loadConfig({}, { MENGTU_URL_TTL_SECONDS: 'soon' }), ConfigError);
+    await assert.rejects(createImageHosting({ dataDir: path.join(dir, 'hosting'), publicBaseUrl: 'http://x', ttlSeconds: 0 }), RangeError);
     const hosting = await createImageHosting({
       dataDir: path.join(dir, 'hosting'),
       publicBaseUrl: 'http://127.0.0.1:8080',
-      env: { MENGTU_URL_TTL_SECONDS: '120' },
+      ttlSeconds: loadConfig({}, { MENGTU_URL_TTL_SECONDS: '120' }).hosting.urlTtlSeconds,
     });
     assert.equal(hosting.store.kind, 'local');
     assert.match(hosting.status, /local files.*120s/);

@@ -43,7 +43,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--no-sr', 'deliver the render size instead of 2× super-resolution')
     .option('--no-pre-llm', 'do not expand the prompt')
     .action(async (prompt: string, o: GenerateOpts) => {
-      const cfg = loadConfig({ model: o.model, threads: o.threads, logLevel: process.env.MENGTU_LOG_LEVEL ?? 'warn' });
+      const cfg = loadConfig({ engine: { model: o.model, threads: o.threads } }, process.env, { server: { logLevel: 'warn' } });
       const log = createLogger(cfg);
       const request = parseCVProcessRequest({
         req_key: REQ_KEY_V21,
@@ -54,7 +54,7 @@ export function registerGenerateCommand(program: Command): void {
         use_sr: o.sr,
         use_pre_llm: o.preLlm,
       });
-      const host = new EngineHost({ model: cfg.model, pull: true, threads: cfg.threads, executionProvider: cfg.executionProvider, log });
+      const host = new EngineHost({ model: cfg.engine.model, pull: true, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, log });
       const bar = new cliProgress.SingleBar(
         { format: 'denoising [{bar}] {value}/{total} steps | {duration_formatted} elapsed | ETA {eta_formatted}', hideCursor: true },
         cliProgress.Presets.shades_classic,

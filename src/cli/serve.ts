@@ -18,13 +18,9 @@ export function registerServeCommand(program: Command): void {
     .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
     .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; pull: boolean; auth: boolean }) => {
       const cfg = loadConfig({
-        host: o.host,
-        port: o.port,
-        dataDir: o.dataDir,
-        model: o.model,
-        threads: o.threads,
-        pullOnStart: o.pull === false ? false : undefined,
-        auth: o.auth === false ? false : undefined,
+        server: { host: o.host, port: o.port, dataDir: o.dataDir },
+        engine: { model: o.model, threads: o.threads, pullOnStart: o.pull === false ? false : undefined },
+        auth: { enabled: o.auth === false ? false : undefined },
       });
       const logger = createLogger(cfg);
       const server = await startServer(cfg, logger);

@@ -115,9 +115,16 @@ export interface LoadedKeys {
   generated: AccessKey | null;
 }
 
-export async function loadKeyStore(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedKeys> {
-  const fromEnv = env.MENGTU_ACCESS_KEYS ? parseKeysEnv(env.MENGTU_ACCESS_KEYS) : [];
-  const keysFile = env.MENGTU_KEYS_FILE ?? keysFilePath(dataDir);
+export interface KeySources {
+  /** `AK1:SK1,AK2:SK2` (MENGTU_ACCESS_KEYS). */
+  accessKeys?: string | undefined;
+  /** Default `<dataDir>/keys.json`. */
+  keysFile?: string | undefined;
+}
+
+export async function loadKeyStore(dataDir: string, sources: KeySources = {}): Promise<LoadedKeys> {
+  const fromEnv = sources.accessKeys ? parseKeysEnv(sources.accessKeys) : [];
+  const keysFile = sources.keysFile ?? keysFilePath(dataDir);
   const fromFile = await readKeysFile(keysFile);
   if (fromEnv.length + fromFile.length > 0) return { store: new KeyStore([...fromFile, ...fromEnv]), generated: null };
   const key = generateKeyPair('generated on first start');

@@ -1,96 +1,254 @@
 /**
- * Server configuration: CLI flags over environment variables over defaults. Every setting is documented in
- * docs/configuration.md; the names here are the env names.
+ * The one configuration of a mengtu process: a schema with sections, read in one place (CLI flags over
+ * environment variables over defaults) and passed down to each factory as plain options. No module below the
+ * runtime reads `process.env`. docs/configuration.md's tables are generated from this schema
+ * (`npm run docs:config`) and a test fails when they drift.
+ *
+ * One rule for every setting: an empty environment variable counts as unset (the default applies).
+ * Booleans: `1`, `true`, `yes`, `on` are true; `0`, `false`, `no`, `off` are false (any case); anything
+ * else stops the start with a message naming the variable.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { LlmConfig } from '../pipeline/rewrite/llm.js';
+import type { S3StoreConfig } from '../storage/s3.js';
 
-const boolEnv = z
-  .string()
-  .transform((s) => !['0', 'false', 'no', 'off', ''].includes(s.trim().toLowerCase()));
-const intEnv = (min: number) => z.coerce.number().int().min(min);
+interface Setting<T> {
+  env: string;
+  /** The `mengtu serve` / `mengtu worker` flag, when there is one (documentation only; commander parses it). */
+  flag?: string;
+  schema: z.ZodType<T>;
+  default: T | undefined;
+  /** How the default reads in the docs when it is computed (e.g. "all cores"). */
+  defaultDoc?: string;
+  doc: string;
+}
 
-export const ConfigSchema = z.object({
-  host: z.string().default('127.0.0.1'),
-  port: intEnv(0).max(65535).default(8080),
-  dataDir: z.string().default('./data'),
-  model: z.string().default('sd-turbo'),
-  /** Pull the model on start when it is missing. */
-  pullOnStart: z.boolean().default(true),
-  threads: intEnv(0).default(0),
-  executionProvider: z.enum(['cpu', 'cuda']).default('cpu'),
-  auth: z.boolean().default(true),
-  region: z.string().default('cn-north-1'),
-  service: z.string().default('cv'),
-  maxSkewSeconds: intEnv(1).default(900),
-  bodyLimitBytes: intEnv(1024).default(1024 * 1024),
-  qps: z.coerce.number().min(0).default(2),
-  burst: intEnv(0).default(0),
-  concurrency: intEnv(0).default(2),
-  /** Jobs running at once on the engine (each uses all intra-op threads). */
-  workers: intEnv(1).default(1),
-  /** Jobs allowed to wait for the engine; beyond that requests get 50430. */
-  maxQueue: intEnv(0).default(16),
-  /** Hours an async task's result can be fetched (contract §7: 12); then `expired` as long again. */
-  taskTtlHours: z.coerce.number().positive().default(12),
-  publicBaseUrl: z.string().optional(),
-  /** auto: a model in srModelDir, else the built-in ESRGAN-slim, else Lanczos; lanczos: never a model. */
-  srMode: z.enum(['auto', 'model', 'lanczos']).default('auto'),
-  srModelDir: z.string().optional(),
-  /** Classify every output image (50511 above MENGTU_IMAGE_RISK_THRESHOLD). */
-  imageRisk: z.boolean().default(true),
-  /** ContentProducer written into every image's implicit AI label. */
-  producer: z.string().default('mengtu'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+type Extra = { flag?: string; defaultDoc?: string };
 
-export type Config = z.infer<typeof ConfigSchema>;
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
 
-const ENV_MAP: Record<string, keyof Config> = {
-  MENGTU_HOST: 'host',
-  MENGTU_PORT: 'port',
-  MENGTU_DATA_DIR: 'dataDir',
-  MENGTU_MODEL: 'model',
-  MENGTU_THREADS: 'threads',
-  MENGTU_EXECUTION_PROVIDER: 'executionProvider',
-  MENGTU_REGION: 'region',
-  MENGTU_SERVICE: 'service',
-  MENGTU_MAX_SKEW_SECONDS: 'maxSkewSeconds',
-  MENGTU_BODY_LIMIT_BYTES: 'bodyLimitBytes',
-  MENGTU_QPS: 'qps',
-  MENGTU_BURST: 'burst',
-  MENGTU_CONCURRENCY: 'concurrency',
-  MENGTU_WORKERS: 'workers',
-  MENGTU_MAX_QUEUE: 'maxQueue',
-  MENGTU_TASK_TTL_HOURS: 'taskTtlHours',
-  MENGTU_PUBLIC_BASE_URL: 'publicBaseUrl',
-  MENGTU_LOG_LEVEL: 'logLevel',
-  MENGTU_SR_MODE: 'srMode',
-  MENGTU_SR_MODEL_DIR: 'srModelDir',
-  MENGTU_PRODUCER: 'producer',
-};
+/** The boolean rule (see the file comment); also accepts real booleans from flags and tests. */
+export function parseBool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim().toLowerCase();
+  if (TRUE.has(s)) return true;
+  if (FALSE.has(s)) return false;
+  return undefined;
+}
+
+const boolSchema = z.custom<boolean>((v) => parseBool(v) !== undefined, 'expected 1/true/yes/on or 0/false/no/off').transform((v) => parseBool(v)!);
+
+function setting<T>(env: string, schema: z.ZodType<T>, def: T | undefined, doc: string, extra: Extra = {}): Setting<T> {
+  return { env, schema, default: def, doc, ...extra };
+}
+const str = (env: string, def: string, doc: string, extra?: Extra) => setting(env, z.string().min(1), def, doc, extra);
+const optStr = (env: string, doc: string, extra?: Extra) => setting<string | undefined>(env, z.string().min(1).optional(), undefined, doc, extra);
+const int = (env: string, def: number | undefined, min: number, max: number, doc: string, extra?: Extra) =>
+  setting<number>(env, z.coerce.number().int().min(min).max(max), def, doc, extra);
+const num = (env: string, def: number, min: number, max: number, doc: string, extra?: Extra) =>
+  setting<number>(env, z.coerce.number().min(min).max(max), def, doc, extra);
+const bool = (env: string, def: boolean | undefined, doc: string, extra?: Extra) => setting<boolean>(env, boolSchema, def, doc, extra);
+const oneOf = <const V extends readonly [string, ...string[]]>(env: string, values: V, def: V[number], doc: string, extra?: Extra) =>
+  setting<V[number]>(env, z.enum(values), def, doc, extra);
+const list = (env: string, doc: string, extra?: Extra) =>
+  setting<string[]>(
+    env,
+    z.union([z.array(z.string()), z.string()]).transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0)),
+    [],
+    doc,
+    extra,
+  );
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+export const CONFIG_SCHEMA = {
+  server: {
+    host: str('MENGTU_HOST', '127.0.0.1', 'address to bind. Use `0.0.0.0` only behind a firewall or proxy.', { flag: '--host' }),
+    port: int('MENGTU_PORT', 8080, 0, 65535, 'port (`0` = any free port; the log says which)', { flag: '--port' }),
+    dataDir: str('MENGTU_DATA_DIR', './data', 'keys file, task records, stored images, URL-signing secret', { flag: '--data-dir' }),
+    logLevel: oneOf('MENGTU_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'log level'),
+    bodyLimitBytes: int('MENGTU_BODY_LIMIT_BYTES', 1024 * 1024, 1024, MAX, 'larger request bodies get 413 / 50213'),
+  },
+  auth: {
+    enabled: bool('MENGTU_AUTH', true, 'signature verification; turning it off logs a warning at start', { flag: '--no-auth' }),
+    region: str('MENGTU_REGION', 'cn-north-1', 'the credential scope region requests must be signed for'),
+    service: str('MENGTU_SERVICE', 'cv', 'the credential scope service requests must be signed for'),
+    maxSkewSeconds: int('MENGTU_MAX_SKEW_SECONDS', 900, 1, MAX, 'allowed difference between `X-Date` and the server clock'),
+    accessKeys: optStr('MENGTU_ACCESS_KEYS', '`AK1:SK1,AK2:SK2`, added to the keys file\'s keys (cannot be revoked at run time)'),
+    keysFile: optStr('MENGTU_KEYS_FILE', 'the keys file (`mengtu keys create|revoke|enable` writes it, mode 0600)', { defaultDoc: '`<data>/keys.json`' }),
+    keysReloadMs: int('MENGTU_KEYS_RELOAD_MS', 2000, 100, MAX, 'how often a running gateway re-reads the key store (besides watching the keys file)'),
+  },
+  limits: {
+    qps: num('MENGTU_QPS', 0, 0, MAX, 'sustained requests per second per access key (token bucket); `0` = off. Beyond → 50429. Off by default: a client that waits for each answer can send cheap calls faster than any fixed rate, and the engine is already guarded by the concurrency and queue limits'),
+    burst: int('MENGTU_BURST', 0, 0, MAX, 'token bucket size; `0` = `max(1, QPS)`'),
+    concurrency: int('MENGTU_CONCURRENCY', 4, 0, MAX, 'requests in flight per access key; `0` = off. Beyond → 50430 at once (a client that waits for each answer has one in flight)'),
+  },
+  engine: {
+    model: str('MENGTU_MODEL', 'sd-turbo', 'registry name (`mengtu models list`), `owner/repo` on the hub, a local directory in the diffusers ONNX layout, or `tiny`', { flag: '--model' }),
+    pullOnStart: bool('MENGTU_PULL_ON_START', true, 'download the model on start when it is missing', { flag: '--no-pull' }),
+    threads: int('MENGTU_THREADS', 0, 0, 1024, 'ONNX Runtime intra-op threads', { flag: '--threads', defaultDoc: 'all cores' }),
+    executionProvider: oneOf('MENGTU_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu', '`cpu` or `cuda` (needs an onnxruntime-node build with CUDA; a clear error otherwise)'),
+    workers: int('MENGTU_WORKERS', 1, 1, 64, 'jobs on the engine at once in this process (each already uses every core)'),
+    maxQueue: int('MENGTU_MAX_QUEUE', 16, 0, MAX, 'jobs allowed to wait for the engine (sync requests and async tasks together); beyond that → 50430'),
+    home: optStr('MENGTU_HOME', 'model cache (`models/<name>`); read by the model registry', { defaultDoc: '`~/.cache/mengtu`' }),
+    hubEndpoint: optStr('HF_ENDPOINT', 'hub or mirror to pull models from; read by the model registry', { defaultDoc: '`https://huggingface.co`' }),
+    hubToken: optStr('HF_TOKEN', 'bearer token for gated or private repos; read by the model registry'),
+  },
+  sr: {
+    mode: oneOf('MENGTU_SR_MODE', ['auto', 'model', 'lanczos'] as const, 'auto', '`auto`: a model in the SR model dir, else the built-in ESRGAN-slim, else Lanczos; `model`: a model or fail; `lanczos`: never a model'),
+    modelDir: optStr('MENGTU_SR_MODEL_DIR', 'directory with an ONNX super-resolution model'),
+  },
+  queue: {
+    redisUrl: optStr('MENGTU_REDIS_URL', 'Redis for the scaled mode (`redis://host:6379/0`): job queue, task records, limits and keys shared by every gateway and worker. Unset = embedded mode (in-process queue, SQLite task records)', { flag: '--redis' }),
+    name: str('MENGTU_QUEUE_NAME', 'mengtu-jobs', 'BullMQ queue name (gateways and workers of one deployment must agree)'),
+    prefix: str('MENGTU_REDIS_PREFIX', 'mengtu', 'prefix of every Redis key this deployment writes (several deployments can share one Redis)'),
+  },
+  tasks: {
+    ttlHours: num('MENGTU_TASK_TTL_HOURS', 12, 0.001, 24 * 365, 'how long an async task\'s result can be fetched (`CVSync2AsyncGetResult`); after that `expired` for as long again, then `not_found`'),
+  },
+  s3: {
+    bucket: optStr('MENGTU_S3_BUCKET', 'S3-compatible bucket for images (URL images and task pictures); unset = local files under the data dir'),
+    region: str('MENGTU_S3_REGION', 'us-east-1', 'bucket region'),
+    endpoint: optStr('MENGTU_S3_ENDPOINT', 'endpoint of a non-AWS S3 (MinIO, R2, TOS …)'),
+    accessKeyId: optStr('MENGTU_S3_ACCESS_KEY_ID', 'bucket credentials (else the AWS SDK\'s default chain)'),
+    secretAccessKey: optStr('MENGTU_S3_SECRET_ACCESS_KEY', 'bucket credentials (else the AWS SDK\'s default chain)'),
+    prefix: optStr('MENGTU_S3_PREFIX', 'object key prefix, e.g. `mengtu/`'),
+    forcePathStyle: bool('MENGTU_S3_FORCE_PATH_STYLE', undefined, 'path-style addressing', { defaultDoc: 'on when an endpoint is set' }),
+  },
+  hosting: {
+    publicBaseUrl: optStr('MENGTU_PUBLIC_BASE_URL', 'base of image URLs when `return_url` is true (where clients reach the gateway)', { defaultDoc: 'the listen URL' }),
+    urlTtlSeconds: int('MENGTU_URL_TTL_SECONDS', 3600, 1, 7 * 24 * 3600, 'lifetime of image URLs (S3 caps presigned URLs at 7 days)'),
+    urlSecret: optStr('MENGTU_URL_SECRET', 'HMAC secret for local image URLs (≥ 16 characters; every gateway of a deployment needs the same one)', { defaultDoc: 'generated, `<data>/url-signing.key`' }),
+  },
+  rewrite: {
+    llmBaseUrl: optStr('MENGTU_LLM_BASE_URL', 'OpenAI-compatible endpoint for LLM prompt expansion (`…/v1`); unset = rules only'),
+    llmModel: str('MENGTU_LLM_MODEL', 'gpt-4o-mini', 'model name sent to the LLM endpoint'),
+    llmApiKey: optStr('MENGTU_LLM_API_KEY', 'bearer token for the LLM endpoint'),
+    llmTimeoutMs: int('MENGTU_LLM_TIMEOUT_MS', 8000, 1, MAX, 'LLM answer deadline; on timeout the rules rewrite the prompt'),
+  },
+  safety: {
+    imageRisk: bool('MENGTU_IMAGE_RISK', true, 'classify every output image (50511 above the threshold)'),
+    imageRiskThreshold: num('MENGTU_IMAGE_RISK_THRESHOLD', 0.8, 0, 1, 'unsafe score above which an image is refused'),
+    riskListsDir: list('MENGTU_RISK_LISTS_DIR', 'comma-separated directories of operator risk lists (`*.txt`), added to the shipped lists'),
+    riskCopyright: bool('MENGTU_RISK_COPYRIGHT', true, 'include the shipped `[copyright]` list'),
+  },
+  label: {
+    aiLabel: bool('MENGTU_AI_LABEL', true, 'write the implicit AI-generated label (GB 45438-2025 AIGC + IPTC XMP) into every PNG'),
+    producer: str('MENGTU_PRODUCER', 'mengtu', 'ContentProducer written into every image\'s AI label'),
+  },
+} as const;
+
+type Schema = typeof CONFIG_SCHEMA;
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+/** Settings with neither a default nor a value are undefined (optional). */
+export type Config = { [Sec in keyof Schema]: { [K in keyof Schema[Sec]]: ValueOf<Schema[Sec][K]> } };
+/** Flags and test overrides: any subset; strings are parsed like the environment, undefined = not given. */
+export type ConfigOverrides = { [Sec in keyof Schema]?: { [K in keyof Schema[Sec]]?: unknown } };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Builds the config; `overrides` are CLI flags (undefined = not given). */
-export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const raw: Record<string, unknown> = {};
-  for (const [name, key] of Object.entries(ENV_MAP)) {
-    const v = env[name];
-    if (v !== undefined && v !== '') raw[key] = v;
+/** Every setting with its section and key, in schema order (docs, tests). */
+export function configSettings(): Array<{ section: string; key: string; setting: Setting<unknown> }> {
+  const out: Array<{ section: string; key: string; setting: Setting<unknown> }> = [];
+  for (const [section, entries] of Object.entries(CONFIG_SCHEMA)) {
+    for (const [key, setting] of Object.entries(entries)) out.push({ section, key, setting: setting as Setting<unknown> });
   }
-  if (env.MENGTU_AUTH !== undefined) raw.auth = boolEnv.parse(env.MENGTU_AUTH);
-  if (env.MENGTU_IMAGE_RISK !== undefined) raw.imageRisk = boolEnv.parse(env.MENGTU_IMAGE_RISK);
-  if (env.MENGTU_PULL_ON_START !== undefined) raw.pullOnStart = boolEnv.parse(env.MENGTU_PULL_ON_START);
-  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${issues}`);
-  }
-  const cfg = parsed.data;
-  return { ...cfg, dataDir: path.resolve(cfg.dataDir), threads: cfg.threads || os.availableParallelism() };
+  return out;
 }
+
+/**
+ * Builds the config: `overrides` (CLI flags) over `env` over `defaults` (an entry point's own, e.g. a quieter
+ * log for `mengtu generate`) over the schema's defaults. Throws ConfigError naming the variable.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env, defaults: ConfigOverrides = {}): Config {
+  const out: Record<string, Record<string, unknown>> = {};
+  const problems: string[] = [];
+  for (const { section, key, setting } of configSettings()) {
+    const given = (overrides as Record<string, Record<string, unknown> | undefined>)[section]?.[key];
+    const ownDefault = (defaults as Record<string, Record<string, unknown> | undefined>)[section]?.[key];
+    const fromEnv = env[setting.env];
+    const raw = given !== undefined ? given : fromEnv !== undefined && fromEnv.trim() !== '' ? fromEnv : ownDefault;
+    let value: unknown = setting.default;
+    if (raw !== undefined) {
+      const parsed = setting.schema.safeParse(raw);
+      if (parsed.success) value = parsed.data;
+      else problems.push(`${setting.env} (${section}.${key}): ${parsed.error.issues.map((i) => i.message).join(', ')} (got ${JSON.stringify(raw)})`);
+    }
+    (out[section] ??= {})[key] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  const cfg = out as Config;
+  return {
+    ...cfg,
+    server: { ...cfg.server, dataDir: path.resolve(cfg.server.dataDir) },
+    engine: { ...cfg.engine, threads: cfg.engine.threads || os.availableParallelism() },
+  };
+}
+
+function docDefault(s: Setting<unknown>): string {
+  if (s.defaultDoc) return s.defaultDoc;
+  if (s.default === undefined) return '';
+  if (typeof s.default === 'boolean') return s.default ? '`on`' : '`off`';
+  if (Array.isArray(s.default)) return s.default.length === 0 ? '' : `\`${s.default.join(',')}\``;
+  return `\`${String(s.default)}\``;
+}
+
+const SECTION_TITLES: Record<keyof Schema, string> = {
+  server: 'Server',
+  auth: 'Authentication and keys',
+  limits: 'Per-key limits',
+  engine: 'Engine and model',
+  sr: 'Super-resolution',
+  queue: 'Queue and Redis (scaled mode)',
+  tasks: 'Async tasks',
+  s3: 'Image storage (S3)',
+  hosting: 'Image URLs',
+  rewrite: 'Prompt rewrite (LLM)',
+  safety: 'Safety',
+  label: 'AI label',
+};
+
+/** The Markdown tables docs/configuration.md carries between its generated-section markers. */
+export function renderConfigDocs(): string {
+  const parts: string[] = [];
+  for (const [section, entries] of Object.entries(CONFIG_SCHEMA)) {
+    parts.push(`### ${SECTION_TITLES[section as keyof Schema]} (\`${section}\`)`, '', '| env | flag | default | meaning |', '|---|---|---|---|');
+    for (const s of Object.values(entries) as Array<Setting<unknown>>) {
+      parts.push(`| \`${s.env}\` | ${s.flag ? `\`${s.flag}\`` : ''} | ${docDefault(s)} | ${s.doc.replace(/\|/g, '\\|')} |`);
+    }
+    parts.push('');
+  }
+  return parts.join('\n');
+}
+
+/** The bucket settings for the image stores, or null when no bucket is configured. */
+export function s3Options(cfg: Pick<Config, 's3'>): S3StoreConfig | null {
+  const s = cfg.s3;
+  if (!s.bucket) return null;
+  return {
+    bucket: s.bucket,
+    region: s.region,
+    ...(s.endpoint ? { endpoint: s.endpoint } : {}),
+    ...(s.accessKeyId ? { accessKeyId: s.accessKeyId } : {}),
+    ...(s.secretAccessKey ? { secretAccessKey: s.secretAccessKey } : {}),
+    ...(s.prefix ? { prefix: s.prefix } : {}),
+    ...(s.forcePathStyle !== undefined ? { forcePathStyle: s.forcePathStyle } : {}),
+  };
+}
+
+/** The LLM endpoint for prompt expansion, or null (rules only). */
+export function llmOptions(cfg: Pick<Config, 'rewrite'>): LlmConfig | null {
+  const r = cfg.rewrite;
+  if (!r.llmBaseUrl) return null;
+  return { baseUrl: r.llmBaseUrl, model: r.llmModel, timeoutMs: r.llmTimeoutMs, ...(r.llmApiKey ? { apiKey: r.llmApiKey } : {}) };
+}
+
+/** docs/configuration.md carries renderConfigDocs()' output between these markers. */
+export const CONFIG_DOCS_BEGIN = '<!-- generated from src/runtime/config.ts by `npm run docs:config`; do not edit by hand -->';
+export const CONFIG_DOCS_END = '<!-- end of generated settings -->';

@@ -24,28 +24,28 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function createLogger(cfg: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: cfg.logLevel, base: { service: 'mengtu' } });
+export function createLogger(cfg: Pick<Config, 'server'>): Logger {
+  return pino({ level: cfg.server.logLevel, base: { service: 'mengtu' } });
 }
 
 export async function startServer(cfg: Config, logger: Logger = createLogger(cfg), opts: { now?: () => Date } = {}): Promise<RunningServer> {
-  await mkdir(cfg.dataDir, { recursive: true });
-  const { store: keys, generated } = await loadKeyStore(cfg.dataDir);
+  await mkdir(cfg.server.dataDir, { recursive: true });
+  const { store: keys, generated } = await loadKeyStore(cfg.server.dataDir, { accessKeys: cfg.auth.accessKeys, keysFile: cfg.auth.keysFile });
   if (generated) {
     // Printed once, on the first start: the secret is only stored in the data dir afterwards.
     process.stderr.write(
-      `\nmengtu: generated an access key pair (stored in ${cfg.dataDir}/keys.json, mode 0600)\n` +
+      `\nmengtu: generated an access key pair (stored in ${cfg.auth.keysFile ?? `${cfg.server.dataDir}/keys.json`}, mode 0600)\n` +
         `  AccessKeyId:     ${generated.accessKeyId}\n  SecretAccessKey: ${generated.secretAccessKey}\n\n`,
     );
   }
-  if (!cfg.auth) logger.warn('authentication is OFF (--no-auth / MENGTU_AUTH=0): anyone who can reach this port can generate');
+  if (!cfg.auth.enabled) logger.warn('authentication is OFF (--no-auth / MENGTU_AUTH=0): anyone who can reach this port can generate');
 
   const metrics = createMetrics();
   const host = new EngineHost({
-    model: cfg.model,
-    pull: cfg.pullOnStart,
-    threads: cfg.threads,
-    executionProvider: cfg.executionProvider,
+    model: cfg.engine.model,
+    pull: cfg.engine.pullOnStart,
+    threads: cfg.engine.threads,
+    executionProvider: cfg.engine.executionProvider,
     log: logger,
   });
   const services = await createPipelineServices(cfg, logger, {
@@ -67,14 +67,14 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
   const generator = new Generator({
     host,
     stages: services.stages,
-    workers: cfg.workers,
-    maxQueue: cfg.maxQueue,
+    workers: cfg.engine.workers,
+    maxQueue: cfg.engine.maxQueue,
     log: logger,
     srUpscaler: () => services.deps.sr.method,
     observeStage: (stage, ms) => metrics.stageSeconds.observe({ stage }, ms / 1000),
     deliver: inlineOrUrls,
   });
-  const taskStore = new TaskStore(LocalImageStore.inDataDir(cfg.dataDir, { subdir: 'tasks' }), { ttlMs: cfg.taskTtlHours * 3_600_000 });
+  const taskStore = new TaskStore(LocalImageStore.inDataDir(cfg.server.dataDir, { subdir: 'tasks' }), { ttlMs: cfg.tasks.ttlHours * 3_600_000 });
   const tasks = new AsyncTasks({ generator, store: taskStore, stages: services.stages, log: logger });
   const stopTaskSweeper = startSweeper({ sweep: () => taskStore.sweep() }, 60_000, {
     onSwept: (n) => (n > 0 ? logger.info({ forgotten: n }, 'old async tasks forgotten') : undefined),
@@ -87,12 +87,12 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     keys,
     metrics,
     logger,
-    auth: cfg.auth,
-    region: cfg.region,
-    service: cfg.service,
-    maxSkewMs: cfg.maxSkewSeconds * 1000,
-    bodyLimitBytes: cfg.bodyLimitBytes,
-    limits: { qps: cfg.qps, concurrency: cfg.concurrency, ...(cfg.burst > 0 ? { burst: cfg.burst } : {}) },
+    auth: cfg.auth.enabled,
+    region: cfg.auth.region,
+    service: cfg.auth.service,
+    maxSkewMs: cfg.auth.maxSkewSeconds * 1000,
+    bodyLimitBytes: cfg.server.bodyLimitBytes,
+    limits: { qps: cfg.limits.qps, concurrency: cfg.limits.concurrency, ...(cfg.limits.burst > 0 ? { burst: cfg.limits.burst } : {}) },
     ...(opts.now ? { now: opts.now } : {}),
     register: (app) => {
       const signer = hosting.signer;
@@ -104,8 +104,8 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
       });
     },
   });
-  const address = await app.listen({ host: cfg.host, port: cfg.port });
-  logger.info({ url: address, model: cfg.model, dataDir: cfg.dataDir }, 'mengtu listening');
+  const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
+  logger.info({ url: address, model: cfg.engine.model, dataDir: cfg.server.dataDir }, 'mengtu listening');
   // Loading runs in the background so /healthz answers at once and /readyz reports progress.
   host.load().catch(() => undefined);
 

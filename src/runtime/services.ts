@@ -11,7 +11,7 @@ import { createSuperResolver } from '../pipeline/sr/index.js';
 import { createImageRiskChecker } from '../safety/image-risk.js';
 import { createTextRiskChecker } from '../safety/text-risk.js';
 import { createImageHosting } from '../storage/hosting.js';
-import type { Config } from './config.js';
+import { llmOptions, s3Options, type Config } from './config.js';
 
 export interface PipelineServices {
   deps: StageDeps;
@@ -24,12 +24,20 @@ export async function createPipelineServices(
   log: Logger,
   opts: { hosting: boolean; publicBaseUrl?: string; generate?: GenerateStageOptions },
 ): Promise<PipelineServices> {
-  const textRisk = createTextRiskChecker();
-  const rewriter = createPromptRewriter({ log });
+  const textRisk = createTextRiskChecker({ dirs: cfg.safety.riskListsDir, copyright: cfg.safety.riskCopyright });
+  const rewriter = createPromptRewriter({ log, llm: llmOptions(cfg) });
   const [sr, imageRisk, hosting] = await Promise.all([
-    createSuperResolver({ mode: cfg.srMode, ...(cfg.srModelDir ? { modelDir: cfg.srModelDir } : {}) }),
-    cfg.imageRisk ? createImageRiskChecker() : Promise.resolve(null),
-    opts.hosting ? createImageHosting({ dataDir: cfg.dataDir, publicBaseUrl: opts.publicBaseUrl ?? cfg.publicBaseUrl ?? '' }) : Promise.resolve(null),
+    createSuperResolver({ mode: cfg.sr.mode, ...(cfg.sr.modelDir ? { modelDir: cfg.sr.modelDir } : {}) }),
+    cfg.safety.imageRisk ? createImageRiskChecker({ threshold: cfg.safety.imageRiskThreshold }) : Promise.resolve(null),
+    opts.hosting
+      ? createImageHosting({
+          dataDir: cfg.server.dataDir,
+          publicBaseUrl: opts.publicBaseUrl ?? cfg.hosting.publicBaseUrl ?? '',
+          ttlSeconds: cfg.hosting.urlTtlSeconds,
+          urlSecret: cfg.hosting.urlSecret,
+          s3: s3Options(cfg),
+        })
+      : Promise.resolve(null),
   ]);
   log.info(sr.status);
   log.info(imageRisk ? `image risk: NSFW classifier on, threshold ${imageRisk.threshold}` : 'image risk: OFF (MENGTU_IMAGE_RISK=0)');
@@ -40,7 +48,8 @@ export async function createPipelineServices(
     sr,
     imageRisk,
     hosting,
-    producer: cfg.producer,
+    producer: cfg.label.producer,
+    aiLabel: cfg.label.aiLabel,
     ...(opts.generate ? { generate: opts.generate } : {}),
   };
   return {

@@ -29,11 +29,10 @@ export interface ImageRiskChecker {
 }
 
 export interface ImageRiskOptions {
-  /** Unsafe-score threshold in [0, 1]; default MENGTU_IMAGE_RISK_THRESHOLD or 0.8. */
+  /** Unsafe-score threshold in [0, 1]; default 0.8. */
   threshold?: number;
   /** tfjs backend; default wasm (~15× faster than the pure-JS cpu backend). */
   backend?: TfBackend;
-  env?: NodeJS.ProcessEnv;
 }
 
 export class ImageRiskConfigError extends Error {
@@ -43,10 +42,10 @@ export class ImageRiskConfigError extends Error {
   }
 }
 
-export function resolveThreshold(explicit: number | undefined, env: NodeJS.ProcessEnv): number {
-  const raw = explicit ?? (env.MENGTU_IMAGE_RISK_THRESHOLD ? Number(env.MENGTU_IMAGE_RISK_THRESHOLD) : DEFAULT_IMAGE_RISK_THRESHOLD);
+export function resolveThreshold(explicit: number | undefined): number {
+  const raw = explicit ?? DEFAULT_IMAGE_RISK_THRESHOLD;
   if (!Number.isFinite(raw) || raw < 0 || raw > 1) {
-    throw new ImageRiskConfigError(`image risk threshold must be a number in [0, 1], got ${String(explicit ?? env.MENGTU_IMAGE_RISK_THRESHOLD)}`);
+    throw new ImageRiskConfigError(`image risk threshold must be a number in [0, 1], got ${String(explicit)}`);
   }
   return raw;
 }
@@ -71,7 +70,7 @@ function toInput(image: RawImage): tf.Tensor4D {
 }
 
 export async function createImageRiskChecker(opts: ImageRiskOptions = {}): Promise<ImageRiskChecker> {
-  const threshold = resolveThreshold(opts.threshold, opts.env ?? process.env);
+  const threshold = resolveThreshold(opts.threshold);
   // One model per process: tfjs state is global and the weights are read-only.
   modelPromise ??= loadNsfwModel(opts.backend ?? 'wasm');
   let model: tf.LayersModel;

@@ -46,11 +46,10 @@ export interface TextRiskOptions {
   shipped?: boolean;
   /** Include the shipped `[copyright]` list. Default true. */
   copyright?: boolean;
-  /** Operator list directories (`*.txt`); default: `MENGTU_RISK_LISTS_DIR` if set. */
+  /** Operator list directories (`*.txt`), e.g. from MENGTU_RISK_LISTS_DIR. */
   dirs?: string[];
   /** Extra in-memory lists (tests, embedding). */
   extra?: RiskLists;
-  env?: NodeJS.ProcessEnv;
 }
 
 interface Matcher {
@@ -93,20 +92,14 @@ export function termHash(term: string): string {
   return createHash('sha256').update(term, 'utf8').digest('hex').slice(0, 16);
 }
 
-function envDirs(env: NodeJS.ProcessEnv): string[] {
-  const v = env.MENGTU_RISK_LISTS_DIR;
-  return v ? v.split(',').map((d) => d.trim()).filter((d) => d.length > 0) : [];
-}
-
 export function createTextRiskChecker(opts: TextRiskOptions = {}): TextRiskChecker {
-  const env = opts.env ?? process.env;
   const sources: RiskLists[] = [];
   if (opts.shipped ?? true) {
     const shipped = loadRiskListDir(SHIPPED_LISTS_DIR);
-    const withCopyright = opts.copyright ?? env.MENGTU_RISK_COPYRIGHT !== '0';
+    const withCopyright = opts.copyright ?? true;
     sources.push(withCopyright ? shipped : { ...shipped, terms: shipped.terms.filter((t) => t.category !== COPYRIGHT_CATEGORY) });
   }
-  for (const dir of opts.dirs ?? envDirs(env)) sources.push(loadRiskListDir(dir));
+  for (const dir of opts.dirs ?? []) sources.push(loadRiskListDir(dir));
   if (opts.extra) sources.push(opts.extra);
   const lists = mergeRiskLists(...sources);
 

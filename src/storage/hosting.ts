@@ -1,11 +1,11 @@
 /**
- * Image hosting for return_url: S3 when MENGTU_S3_BUCKET is set (presigned bucket URLs), else local files
- * under `<dataDir>/images` served by the gateway with HMAC-signed URLs. URL lifetime MENGTU_URL_TTL_SECONDS
- * (default 3600, the cloud's 1 h).
+ * Image hosting for return_url: S3 when a bucket is configured (presigned bucket URLs), else local files
+ * under `<dataDir>/images` served by the gateway with HMAC-signed URLs. URL lifetime default 3600 s, the
+ * cloud's 1 h.
  */
 import { imageKey } from './keys.js';
 import { LocalImageStore } from './local.js';
-import { S3ImageStore, s3ConfigFromEnv } from './s3.js';
+import { S3ImageStore, type S3StoreConfig } from './s3.js';
 import { loadUrlSecret } from './secret.js';
 import { createUrlSigner, type UrlSigner } from './signer.js';
 import type { ImageStore } from './types.js';
@@ -27,23 +27,20 @@ export interface HostingOptions {
   dataDir: string;
   /** Where clients reach the gateway, e.g. `https://mengtu.example.com`; local URLs are built on it. */
   publicBaseUrl: string;
-  env?: NodeJS.ProcessEnv;
-}
-
-export function urlTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.MENGTU_URL_TTL_SECONDS;
-  if (raw === undefined || raw === '') return DEFAULT_URL_TTL_SECONDS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0 || n > 7 * 24 * 3600) {
-    throw new RangeError(`MENGTU_URL_TTL_SECONDS must be an integer in [1, 604800] (got '${raw}')`);
-  }
-  return n;
+  /** URL lifetime in seconds, in [1, 604800]; default 3600. */
+  ttlSeconds?: number;
+  /** Operator-set URL-signing secret (local files); else generated once in the data dir. */
+  urlSecret?: string | undefined;
+  /** The bucket, when images go to S3. */
+  s3?: S3StoreConfig | null | undefined;
 }
 
 export async function createImageHosting(opts: HostingOptions): Promise<ImageHosting> {
-  const env = opts.env ?? process.env;
-  const ttlSeconds = urlTtlFromEnv(env);
-  const s3 = s3ConfigFromEnv(env);
+  const ttlSeconds = opts.ttlSeconds ?? DEFAULT_URL_TTL_SECONDS;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || ttlSeconds > 7 * 24 * 3600) {
+    throw new RangeError(`URL lifetime must be an integer in [1, 604800] seconds (got ${ttlSeconds})`);
+  }
+  const s3 = opts.s3;
   if (s3) {
     const store = new S3ImageStore(s3);
     return {
@@ -59,7 +56,7 @@ export async function createImageHosting(opts: HostingOptions): Promise<ImageHos
       },
     };
   }
-  const { secret, source } = await loadUrlSecret(opts.dataDir, env);
+  const { secret, source } = await loadUrlSecret(opts.dataDir, opts.urlSecret);
   const signer = createUrlSigner(secret, { publicBaseUrl: opts.publicBaseUrl });
   const store = LocalImageStore.inDataDir(opts.dataDir);
   return {

@@ -28,19 +28,6 @@ export interface S3StoreConfig {
   forcePathStyle?: boolean;
 }
 
-/** Reads MENGTU_S3_*; null when MENGTU_S3_BUCKET is not set. */
-export function s3ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): S3StoreConfig | null {
-  const bucket = env.MENGTU_S3_BUCKET;
-  if (!bucket) return null;
-  const cfg: S3StoreConfig = { bucket, region: env.MENGTU_S3_REGION || 'us-east-1' };
-  if (env.MENGTU_S3_ENDPOINT) cfg.endpoint = env.MENGTU_S3_ENDPOINT;
-  if (env.MENGTU_S3_ACCESS_KEY_ID) cfg.accessKeyId = env.MENGTU_S3_ACCESS_KEY_ID;
-  if (env.MENGTU_S3_SECRET_ACCESS_KEY) cfg.secretAccessKey = env.MENGTU_S3_SECRET_ACCESS_KEY;
-  if (env.MENGTU_S3_PREFIX) cfg.prefix = env.MENGTU_S3_PREFIX;
-  if (env.MENGTU_S3_FORCE_PATH_STYLE) cfg.forcePathStyle = env.MENGTU_S3_FORCE_PATH_STYLE !== '0';
-  return cfg;
-}
-
 function isNotFound(e: unknown): boolean {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
   return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404;

@@ -1,5 +1,5 @@
 /**
- * The URL-signing secret: `MENGTU_URL_SECRET` when set, else 32 random bytes generated on first start and
+ * The URL-signing secret: the configured one (MENGTU_URL_SECRET) when set, else 32 random bytes generated on first start and
  * kept in `<dataDir>/url-signing.key` with mode 0600 (so every restart keeps issued URLs valid).
  */
 import { randomBytes } from 'node:crypto';
@@ -12,9 +12,9 @@ export function urlSecretPath(dataDir: string): string {
 
 export async function loadUrlSecret(
   dataDir: string,
-  env: NodeJS.ProcessEnv = process.env,
+  configured?: string,
 ): Promise<{ secret: Buffer; source: 'env' | 'file' | 'generated' }> {
-  const fromEnv = env.MENGTU_URL_SECRET;
+  const fromEnv = configured;
   if (fromEnv && fromEnv.length > 0) {
     if (fromEnv.length < 16) throw new RangeError('MENGTU_URL_SECRET must be at least 16 characters');
     return { secret: Buffer.from(fromEnv, 'utf8'), source: 'env' };

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { loadConfig, type Config } from '../../src/runtime/config.js';
+import { loadConfig, type ConfigOverrides } from '../../src/runtime/config.js';
 import { startServer, type RunningServer } from '../../src/runtime/server.js';
 
 export const TEST_AK = 'AKLTtestaccesskey000000000000000001';
@@ -18,11 +18,21 @@ export async function testHome(): Promise<string> {
   return sharedHome;
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}, opts: { now?: () => Date; extraKeys?: Array<[string, string]> } = {}): Promise<RunningServer> {
+/** `overrides` are per section, like CLI flags (e.g. `{ limits: { concurrency: 1 } }`); the environment is not read. */
+export async function startTestServer(overrides: ConfigOverrides = {}, opts: { now?: () => Date; extraKeys?: Array<[string, string]> } = {}): Promise<RunningServer> {
   await testHome();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-data-'));
-  process.env.MENGTU_ACCESS_KEYS = [[TEST_AK, TEST_SK], ...(opts.extraKeys ?? [])].map(([ak, sk]) => `${ak}:${sk}`).join(',');
-  const cfg = { ...loadConfig({ model: 'tiny', port: 0, dataDir, logLevel: 'silent', qps: 1000, concurrency: 100 }), ...overrides };
+  const accessKeys = [[TEST_AK, TEST_SK], ...(opts.extraKeys ?? [])].map(([ak, sk]) => `${ak}:${sk}`).join(',');
+  const cfg = loadConfig(
+    {
+      ...overrides,
+      server: { port: 0, dataDir, logLevel: 'silent', ...overrides.server },
+      engine: { model: 'tiny', ...overrides.engine },
+      auth: { accessKeys, ...overrides.auth },
+      limits: { qps: 0, concurrency: 100, ...overrides.limits },
+    },
+    {},
+  );
   const server = await startServer(cfg, pino({ level: 'silent' }), opts.now ? { now: opts.now } : {});
   await server.host.load();
   return server;

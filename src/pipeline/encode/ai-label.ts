@@ -1,7 +1,7 @@
 /**
  * The implicit AI-generated label (隐式标识) carried in every PNG we encode: China's 标识办法 (2025) and
  * GB 45438-2025 ask for file metadata naming the content as AI-generated, the producer and a production id;
- * IPTC's DigitalSourceType says the same for everyone else's tools. On by default; MENGTU_AI_LABEL=0 turns it off.
+ * IPTC's DigitalSourceType says the same for everyone else's tools. On by default (MENGTU_AI_LABEL=0 turns it off).
  */
 
 export interface AiLabelMeta {
@@ -20,11 +20,6 @@ export interface AiLabelMeta {
 
 export const IPTC_TRAINED_ALGORITHMIC_MEDIA = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
 export const SOFTWARE = 'mengtu';
-
-export function aiLabelEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = (env.MENGTU_AI_LABEL ?? '').trim().toLowerCase();
-  return !(v === '0' || v === 'false' || v === 'off' || v === 'no');
-}
 
 /** The GB 45438-2025 metadata fields, as the JSON value of an `AIGC` entry. Label "1": AI-generated. */
 export function aigcJson(meta: AiLabelMeta): string {

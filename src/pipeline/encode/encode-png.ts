@@ -1,11 +1,12 @@
 /** PNG encoding (sharp) with the implicit AI label added as text chunks before IEND. */
 import sharp from 'sharp';
 import type { RawImage } from '../../engine/types.js';
-import { type AiLabelMeta, SOFTWARE, aiLabelEnabled, aigcJson, description, xmpPacket } from './ai-label.js';
+import { type AiLabelMeta, SOFTWARE, aigcJson, description, xmpPacket } from './ai-label.js';
 import { insertBeforeIend, itxtChunk, textChunk } from './png-chunks.js';
 
 export interface EncodeOptions {
-  env?: NodeJS.ProcessEnv;
+  /** Write the implicit AI label when `meta` is given (default true; the operator may turn it off). */
+  aiLabel?: boolean;
   /** zlib level 0–9 (default 6: sharp's default, a fair size/speed balance at 1024²). */
   compressionLevel?: number;
 }
@@ -25,7 +26,7 @@ export async function encodePng(image: RawImage, meta: AiLabelMeta | null, opts:
   });
   if (isOpaque(image)) pipeline = pipeline.removeAlpha();
   const png = await pipeline.png({ compressionLevel: opts.compressionLevel ?? 6 }).toBuffer();
-  if (!meta || !aiLabelEnabled(opts.env)) return png;
+  if (!meta || opts.aiLabel === false) return png;
   return insertBeforeIend(png, [
     textChunk('Software', SOFTWARE),
     itxtChunk('Description', description(meta)),

@@ -1,7 +1,6 @@
 export { encodePng, type EncodeOptions } from './encode-png.js';
 export { readPngTextChunks, splitChunks, PngFormatError } from './png-chunks.js';
 export {
-  aiLabelEnabled,
   aigcJson,
   xmpPacket,
   IPTC_TRAINED_ALGORITHMIC_MEDIA,

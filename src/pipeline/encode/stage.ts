@@ -5,7 +5,8 @@ import { encodePng } from './encode-png.js';
 export interface EncodeStageOptions {
   /** ContentProducer in the label, e.g. `mengtu@example.com` or the operator's name. Default 'mengtu'. */
   producer?: string;
-  env?: NodeJS.ProcessEnv;
+  /** Default true. */
+  aiLabel?: boolean;
 }
 
 export function encodeStage(opts: EncodeStageOptions = {}): Stage {
@@ -24,7 +25,7 @@ export function encodeStage(opts: EncodeStageOptions = {}): Stage {
           seed: job.seed,
           model: ctx.engine.modelName,
         },
-        opts.env ? { env: opts.env } : {},
+        { aiLabel: opts.aiLabel ?? true },
       );
       job.encoded = [png];
       return job;

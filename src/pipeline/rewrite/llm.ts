@@ -1,6 +1,6 @@
 /**
- * Optional LLM prompt expansion over an OpenAI-compatible `/chat/completions` endpoint. Configured by
- * MENGTU_LLM_BASE_URL (+ MENGTU_LLM_MODEL, MENGTU_LLM_API_KEY, MENGTU_LLM_TIMEOUT_MS). Failures are typed
+ * Optional LLM prompt expansion over an OpenAI-compatible `/chat/completions` endpoint (configured in the
+ * runtime's `rewrite` section: MENGTU_LLM_BASE_URL, _MODEL, _API_KEY, _TIMEOUT_MS). Failures are typed
  * (LlmRewriteError with a reason) so the rewriter can fall back to the rules and log why.
  */
 
@@ -32,19 +32,6 @@ export class LlmRewriteError extends Error {
 }
 
 export const DEFAULT_LLM_TIMEOUT_MS = 8000;
-
-/** The LLM configuration from the environment, or undefined when MENGTU_LLM_BASE_URL is unset. */
-export function llmConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LlmConfig | undefined {
-  const baseUrl = env.MENGTU_LLM_BASE_URL?.trim();
-  if (!baseUrl) return undefined;
-  const timeout = Number(env.MENGTU_LLM_TIMEOUT_MS);
-  return {
-    baseUrl,
-    model: env.MENGTU_LLM_MODEL?.trim() || 'gpt-4o-mini',
-    ...(env.MENGTU_LLM_API_KEY ? { apiKey: env.MENGTU_LLM_API_KEY } : {}),
-    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_LLM_TIMEOUT_MS,
-  };
-}
 
 interface ChatCompletion {
   choices?: Array<{ message?: { content?: unknown } }>;

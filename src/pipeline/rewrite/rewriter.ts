@@ -5,7 +5,7 @@
  */
 import type { Log } from '../types.js';
 import { expandPrompt } from './expand.js';
-import { llmConfigFromEnv, llmExpand, LlmRewriteError, type LlmConfig } from './llm.js';
+import { llmExpand, LlmRewriteError, type LlmConfig } from './llm.js';
 import { preservesQuotes } from './quoted.js';
 import { hasChinese, translatePrompt } from './translate.js';
 import type { SubjectType } from './subject.js';
@@ -40,14 +40,13 @@ export interface PromptRewriter {
 }
 
 export interface PromptRewriterOptions {
-  /** LLM endpoint; default from MENGTU_LLM_* env. `null` disables the LLM. */
+  /** LLM endpoint; none (undefined or null) = rules only. */
   llm?: LlmConfig | null;
-  env?: NodeJS.ProcessEnv;
   log?: Log;
 }
 
 export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRewriter {
-  const llm = opts.llm === undefined ? llmConfigFromEnv(opts.env ?? process.env) : (opts.llm ?? undefined);
+  const llm = opts.llm ?? undefined;
 
   function byRules(prompt: string, translated: string, fallbackReason?: string): RewriteResult {
     const { text, subject } = expandPrompt(prompt, translated);

@@ -28,6 +28,8 @@ export interface StageDeps {
   /** Null when images are only returned inline (e.g. `mengtu generate`). */
   hosting: ImageHosting | null;
   producer: string;
+  /** The implicit AI label in every PNG (default on). */
+  aiLabel?: boolean;
   generate?: GenerateStageOptions;
 }
 
@@ -56,7 +58,7 @@ export function createStages(deps: StageDeps): Stage[] {
     typographyRenderStage,
     ...(deps.imageRisk ? [imageRiskStage(deps.imageRisk)] : []),
     watermarkStage,
-    encodeStage({ producer: deps.producer }),
+    encodeStage({ producer: deps.producer, aiLabel: deps.aiLabel ?? true }),
     ...(deps.hosting ? [storeStage(deps.hosting)] : []),
   ];
 }
