@@ -14,7 +14,7 @@ import { parseGetResultRequest } from '../contract/async-task.js';
 import { verifySignature } from './auth.js';
 import { cvEnvelope, gatewayEnvelope, newRequestId } from './envelope.js';
 import type { KeyStore } from './keys.js';
-import { KeyLimiter, type LimitConfig } from './limits.js';
+import { MemoryLimiter, type LimitConfig, type Limiter } from './limits.js';
 import type { Metrics } from './metrics.js';
 
 export const API_VERSION = '2022-08-31';
@@ -35,6 +35,8 @@ export interface AppOptions {
   maxSkewMs: number;
   bodyLimitBytes: number;
   limits: LimitConfig;
+  /** Where limits are counted (Redis when scaled); default: this process's memory with `limits`. */
+  limiter?: Limiter;
   now?: () => Date;
   /** Extra routes (image hosting, playground) registered by the caller. */
   register?: (app: FastifyInstance) => void;
@@ -80,7 +82,7 @@ function absoluteUrls<T extends { image_urls: string[] | null }>(data: T, req: F
 
 export function buildApp(opts: AppOptions): FastifyInstance {
   const now = opts.now ?? (() => new Date());
-  const limiter = new KeyLimiter(opts.limits);
+  const limiter = opts.limiter ?? new MemoryLimiter(opts.limits);
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
@@ -168,7 +170,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       // Each action's body is validated before any limit is counted: a bad request costs no quota.
       const cvRequest = action === 'CVSync2AsyncGetResult' ? null : parseCVProcessRequest(parsedBody);
       const getResult = action === 'CVSync2AsyncGetResult' ? parseGetResultRequest(parsedBody) : null;
-      const lease = limiter.acquire(accessKey);
+      const lease = await limiter.acquire(accessKey);
       try {
         let data: object;
         if (cvRequest && action === 'CVProcess') {
@@ -188,7 +190,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         opts.metrics.requests.inc({ action: st.action, code: '10000' });
         return reply.code(200).send(cvEnvelope(10000, 'Success', data, st.requestId, st.startNs));
       } finally {
-        lease.release();
+        await lease.release();
       }
     } catch (err) {
       return sendError(reply, req, err, opts);

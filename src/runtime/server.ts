@@ -5,6 +5,8 @@ import pino, { type Logger } from 'pino';
 import { buildApp } from '../gateway/app.js';
 import { loadKeyStore } from '../gateway/keys.js';
 import { createMetrics } from '../gateway/metrics.js';
+import { MemoryLimiter, RedisLimiter, type Limiter } from '../gateway/limits.js';
+import { Redis } from 'ioredis';
 import { serveImage } from '../storage/serve.js';
 import { startSweeper } from '../storage/sweeper.js';
 import type { Config } from './config.js';
@@ -41,6 +43,10 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
   if (!cfg.auth.enabled) logger.warn('authentication is OFF (--no-auth / MENGTU_AUTH=0): anyone who can reach this port can generate');
 
   const metrics = createMetrics();
+  const limitConfig = { qps: cfg.limits.qps, concurrency: cfg.limits.concurrency, ...(cfg.limits.burst > 0 ? { burst: cfg.limits.burst } : {}) };
+  // Scaled mode counts limits in Redis so every gateway sees the same numbers.
+  const redis = cfg.queue.redisUrl ? new Redis(cfg.queue.redisUrl, { maxRetriesPerRequest: 3 }) : null;
+  const limiter: Limiter = redis ? new RedisLimiter(redis, limitConfig, { prefix: cfg.queue.prefix }) : new MemoryLimiter(limitConfig);
   const host = new EngineHost({
     model: cfg.engine.model,
     pull: cfg.engine.pullOnStart,
@@ -92,7 +98,8 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     service: cfg.auth.service,
     maxSkewMs: cfg.auth.maxSkewSeconds * 1000,
     bodyLimitBytes: cfg.server.bodyLimitBytes,
-    limits: { qps: cfg.limits.qps, concurrency: cfg.limits.concurrency, ...(cfg.limits.burst > 0 ? { burst: cfg.limits.burst } : {}) },
+    limits: limitConfig,
+    limiter,
     ...(opts.now ? { now: opts.now } : {}),
     register: (app) => {
       const signer = hosting.signer;
@@ -121,6 +128,8 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
       await generator.drain();
       await host.close();
       await services.close();
+      await limiter.close();
+      redis?.disconnect();
     },
   };
 }
