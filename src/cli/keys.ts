@@ -1,32 +1,66 @@
-/** `mengtu keys create|list`: manage access keys in the data directory's keys file. */
+/**
+ * `mengtu keys create|list|revoke|enable`: manage access keys where the gateways read them — the keys file in
+ * the data directory, or Redis when MENGTU_REDIS_URL / --redis is set. Running gateways pick changes up
+ * within seconds (MENGTU_KEYS_RELOAD_MS), no restart.
+ */
 import type { Command } from 'commander';
-import path from 'node:path';
-import { createKey, keysFilePath, readKeysFile } from '../gateway/keys.js';
+import { Redis } from 'ioredis';
+import { createKey, fileKeyBackend, RedisKeyBackend, setKeyDisabled, type KeyBackend } from '../gateway/keys.js';
+import { loadConfig } from '../runtime/config.js';
 
-function dataDirOf(o: { dataDir?: string }): string {
-  return path.resolve(o.dataDir ?? process.env.MENGTU_DATA_DIR ?? './data');
+interface KeyOpts {
+  dataDir?: string;
+  redis?: string;
+}
+
+async function withBackend<T>(o: KeyOpts, fn: (backend: KeyBackend) => Promise<T>): Promise<T> {
+  const cfg = loadConfig({ server: { dataDir: o.dataDir }, queue: { redisUrl: o.redis } });
+  if (!cfg.queue.redisUrl) return fn(fileKeyBackend(cfg.server.dataDir, { keysFile: cfg.auth.keysFile }));
+  const redis = new Redis(cfg.queue.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+  try {
+    await redis.connect();
+    return await fn(new RedisKeyBackend(redis, cfg.queue.prefix));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function storeOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'data directory holding keys.json (env MENGTU_DATA_DIR, default ./data)')
+    .option('--redis <url>', 'keys of a scaled deployment, in Redis (env MENGTU_REDIS_URL)');
 }
 
 export function registerKeysCommands(program: Command): void {
-  const keys = program.command('keys').description('manage access keys (AK/SK) for request signing');
-  keys
-    .command('create')
+  const keys = program.command('keys').description('manage access keys (AK/SK) for request signing; running gateways see changes within seconds');
+  storeOptions(keys.command('create'))
     .description('generate a new access key pair and store it (the secret is printed once)')
-    .option('--data-dir <dir>', 'data directory (env MENGTU_DATA_DIR, default ./data)')
     .option('--description <text>', 'a note stored with the key')
-    .action(async (o: { dataDir?: string; description?: string }) => {
-      const key = await createKey(dataDirOf(o), o.description);
+    .action(async (o: KeyOpts & { description?: string }) => {
+      const key = await withBackend(o, (b) => createKey(b, o.description));
       process.stdout.write(`AccessKeyId:     ${key.accessKeyId}\nSecretAccessKey: ${key.secretAccessKey}\n`);
     });
-  keys
-    .command('list')
+  storeOptions(keys.command('list'))
     .description('list access key ids (secrets are never printed)')
-    .option('--data-dir <dir>', 'data directory (env MENGTU_DATA_DIR, default ./data)')
-    .action(async (o: { dataDir?: string }) => {
-      const list = await readKeysFile(keysFilePath(dataDirOf(o)));
+    .action(async (o: KeyOpts) => {
+      const list = await withBackend(o, (b) => b.list());
       if (list.length === 0) process.stdout.write('no keys (the server generates one on first start)\n');
       for (const k of list) {
-        process.stdout.write(`${k.accessKeyId}\t${k.createdAt}\t${k.disabled ? 'disabled' : 'active'}\t${k.description ?? ''}\n`);
+        process.stdout.write(`${k.accessKeyId}\t${k.createdAt}\t${k.disabled ? 'revoked' : 'active'}\t${k.description ?? ''}\n`);
       }
+    });
+  storeOptions(keys.command('revoke'))
+    .description('refuse a key from now on (InvalidAccessKey); it stays listed and can be enabled again')
+    .argument('<accessKeyId>')
+    .action(async (id: string, o: KeyOpts) => {
+      await withBackend(o, (b) => setKeyDisabled(b, id, true));
+      process.stdout.write(`revoked ${id}\n`);
+    });
+  storeOptions(keys.command('enable'))
+    .description('accept a revoked key again')
+    .argument('<accessKeyId>')
+    .action(async (id: string, o: KeyOpts) => {
+      await withBackend(o, (b) => setKeyDisabled(b, id, false));
+      process.stdout.write(`enabled ${id}\n`);
     });
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { buildApp } from '../gateway/app.js';
-import { loadKeyStore } from '../gateway/keys.js';
+import { fileKeyBackend, openKeyStore, RedisKeyBackend, startKeyReload } from '../gateway/keys.js';
 import { createMetrics } from '../gateway/metrics.js';
 import { MemoryLimiter, RedisLimiter, type Limiter } from '../gateway/limits.js';
 import { Redis } from 'ioredis';
@@ -32,11 +32,18 @@ export function createLogger(cfg: Pick<Config, 'server'>): Logger {
 
 export async function startServer(cfg: Config, logger: Logger = createLogger(cfg), opts: { now?: () => Date } = {}): Promise<RunningServer> {
   await mkdir(cfg.server.dataDir, { recursive: true });
-  const { store: keys, generated } = await loadKeyStore(cfg.server.dataDir, { accessKeys: cfg.auth.accessKeys, keysFile: cfg.auth.keysFile });
+  // Scaled mode keeps keys, limits and tasks in Redis so every gateway sees the same ones.
+  const redis = cfg.queue.redisUrl ? new Redis(cfg.queue.redisUrl, { maxRetriesPerRequest: 3 }) : null;
+  const keyBackend = redis ? new RedisKeyBackend(redis, cfg.queue.prefix) : fileKeyBackend(cfg.server.dataDir, { keysFile: cfg.auth.keysFile });
+  const { store: keys, generated } = await openKeyStore(keyBackend, cfg.auth.accessKeys);
+  const stopKeyReload = startKeyReload(keys, keyBackend, cfg.auth.accessKeys, {
+    intervalMs: cfg.auth.keysReloadMs,
+    onError: (err) => logger.warn({ err, keys: keyBackend.where }, 'key reload failed; keeping the previous keys'),
+  });
   if (generated) {
     // Printed once, on the first start: the secret is only stored in the data dir afterwards.
     process.stderr.write(
-      `\nmengtu: generated an access key pair (stored in ${cfg.auth.keysFile ?? `${cfg.server.dataDir}/keys.json`}, mode 0600)\n` +
+      `\nmengtu: generated an access key pair (stored in ${keyBackend.where})\n` +
         `  AccessKeyId:     ${generated.accessKeyId}\n  SecretAccessKey: ${generated.secretAccessKey}\n\n`,
     );
   }
@@ -44,8 +51,6 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
 
   const metrics = createMetrics();
   const limitConfig = { qps: cfg.limits.qps, concurrency: cfg.limits.concurrency, ...(cfg.limits.burst > 0 ? { burst: cfg.limits.burst } : {}) };
-  // Scaled mode counts limits in Redis so every gateway sees the same numbers.
-  const redis = cfg.queue.redisUrl ? new Redis(cfg.queue.redisUrl, { maxRetriesPerRequest: 3 }) : null;
   const limiter: Limiter = redis ? new RedisLimiter(redis, limitConfig, { prefix: cfg.queue.prefix }) : new MemoryLimiter(limitConfig);
   const host = new EngineHost({
     model: cfg.engine.model,
@@ -129,6 +134,8 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
       await host.close();
       await services.close();
       await limiter.close();
+      stopKeyReload();
+      await keyBackend.close();
       redis?.disconnect();
     },
   };
