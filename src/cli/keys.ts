@@ -49,18 +49,16 @@ export function registerKeysCommands(program: Command): void {
         process.stdout.write(`${k.accessKeyId}\t${k.createdAt}\t${k.disabled ? 'revoked' : 'active'}\t${k.description ?? ''}\n`);
       }
     });
-  storeOptions(keys.command('revoke'))
-    .description('refuse a key from now on (InvalidAccessKey); it stays listed and can be enabled again')
-    .argument('<accessKeyId>')
-    .action(async (id: string, o: KeyOpts) => {
-      await withBackend(o, (b) => setKeyDisabled(b, id, true));
-      process.stdout.write(`revoked ${id}\n`);
-    });
-  storeOptions(keys.command('enable'))
-    .description('accept a revoked key again')
-    .argument('<accessKeyId>')
-    .action(async (id: string, o: KeyOpts) => {
-      await withBackend(o, (b) => setKeyDisabled(b, id, false));
-      process.stdout.write(`enabled ${id}\n`);
-    });
+  for (const [verb, disabled, description] of [
+    ['revoke', true, 'refuse a key from now on (InvalidAccessKey); it stays listed and can be enabled again'],
+    ['enable', false, 'accept a revoked key again'],
+  ] as const) {
+    storeOptions(keys.command(verb))
+      .description(description)
+      .argument('<accessKeyId>')
+      .action(async (id: string, o: KeyOpts) => {
+        await withBackend(o, (b) => setKeyDisabled(b, id, disabled));
+        process.stdout.write(`${disabled ? 'revoked' : 'enabled'} ${id}\n`);
+      });
+  }
 }

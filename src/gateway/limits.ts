@@ -49,6 +49,17 @@ async function consumeRate(rate: RateLimiterAbstract | null, key: string): Promi
   }
 }
 
+/** Spends a rate point after the slot is taken; a rate refusal gives the slot back. */
+async function takeRate(rate: RateLimiterAbstract | null, key: string, lease: Lease): Promise<Lease> {
+  try {
+    await consumeRate(rate, key);
+  } catch (e) {
+    await lease.release();
+    throw e;
+  }
+  return lease;
+}
+
 /** Wraps a slot release so it runs once. */
 function leaseOf(free: () => Promise<void>): Lease {
   let released = false;
@@ -81,13 +92,7 @@ export class MemoryLimiter implements Limiter {
       if (n <= 0) this.counts.delete(key);
       else this.counts.set(key, n);
     });
-    try {
-      await consumeRate(this.rate, key);
-    } catch (e) {
-      await lease.release();
-      throw e;
-    }
-    return lease;
+    return takeRate(this.rate, key, lease);
   }
 
   async inFlight(key: string): Promise<number> {
@@ -180,13 +185,7 @@ export class RedisLimiter implements Limiter {
       if (ids?.size === 0) this.held.delete(key);
       await this.redis.zrem(this.setKey(key), id);
     });
-    try {
-      await consumeRate(this.rate, key);
-    } catch (e) {
-      await lease.release();
-      throw e;
-    }
-    return lease;
+    return takeRate(this.rate, key, lease);
   }
 
   async inFlight(key: string): Promise<number> {
