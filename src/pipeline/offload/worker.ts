@@ -11,7 +11,7 @@ import { transferablesOf, type OffloadResult, type OffloadTask } from './tasks.j
 let checker: Promise<ImageRiskChecker> | undefined;
 function classifier(): Promise<ImageRiskChecker> {
   // The threshold is applied by the caller; here only the scores matter.
-  checker ??= createImageRiskChecker({ threshold: 1, env: {} });
+  checker ??= createImageRiskChecker({ threshold: 1 });
   return checker;
 }
 
