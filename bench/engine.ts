@@ -5,9 +5,12 @@
  *   npm run bench:engine                                  tiny, tiny-wide and every model under <models>/
  *   npm run bench:engine -- --model DIR|NAME [--model …]  just those (a folder, a registry name, owner/repo)
  *   options: --size N --steps N --cfg G --runs N --threads N --json
+ *            --no-graph-cache --reuse-memory unet|all|none --no-tiling   (the engine's memory/start-up settings;
+ *            `--no-graph-cache --reuse-memory all --no-tiling` is how the engine ran before they existed)
  *
  * Each model is measured in its own child process so its peak RSS is its own (maxRSS never goes down).
- * Built-in synthetic names: `tiny` (the test model) and `tiny-wide` (a wider random UNet, ~0.1 s a step).
+ * Built-in synthetic names: `tiny` (the test model), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
+ * `mini`, `mini@W` (SD-architecture graphs — ResNet, attention, GroupNorm, a ×8 VAE decoder — W times wider).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -19,9 +22,10 @@ import * as ort from 'onnxruntime-node';
 import { modelsDir } from '../src/engine/home.js';
 import { FloatFeed, ScalarFeed, idsTensor, isDynamic } from '../src/engine/onnx-session.js';
 import { resolveModel } from '../src/engine/registry.js';
-import { DiffusionEngine } from '../src/engine/sampler.js';
+import { DiffusionEngine, type LoadEngineOptions } from '../src/engine/sampler.js';
 import { createRng } from '../src/engine/rng.js';
 import { createScheduler } from '../src/engine/schedulers/index.js';
+import { needsTiling, tileOrigins } from '../src/engine/vae-tiling.js';
 import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/build.js';
 
 export interface EngineBenchRow {
@@ -29,8 +33,10 @@ export interface EngineBenchRow {
   size: number;
   steps: number;
   guidanceScale: number;
-  /** Sessions created and signatures checked (DiffusionEngine.load). */
+  /** Sessions created and signatures checked (DiffusionEngine.load), from the model's own files. */
   loadMs: number;
+  /** The same from the optimized-graph cache the first load wrote (null when the cache is off). */
+  cachedLoadMs: number | null;
   textEncoderMs: number;
   unetMsPerStep: number;
   vaeMs: number;
@@ -55,6 +61,10 @@ export interface ModelBenchSpec {
   guidanceScale: number;
   runs: number;
   threads?: number;
+  /** Engine settings under test (defaults: the engine's own). */
+  graphCache?: boolean;
+  reuseMemory?: 'unet' | 'all' | 'none';
+  tiling?: boolean;
 }
 
 export interface EngineBenchOptions {
@@ -103,8 +113,9 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   const sample = new FloatFeed(sampleInfo.type, [B, 4, lh, lh]);
   sample.data.set(createRng(1).normal(B * n));
   const ts = new ScalarFeed(tsInfo.type, [isDynamic(tsInfo, 0) ? B : 1]);
-  const latent = new FloatFeed(vae.input('latent_sample').type, [1, 4, lh, lh]);
-  latent.data.set(createRng(2).normal(n));
+  const th = engine.tiling && needsTiling(lh, lh, engine.tiling) ? engine.tiling.tile : lh;
+  const latent = new FloatFeed(vae.input('latent_sample').type, [1, 4, th, th]);
+  latent.data.set(createRng(2).normal(4 * th * th));
   const teOut = te.outputName('last_hidden_state');
   const unetOut = unet.outputName('out_sample');
   const vaeOut = vae.outputName('sample');
@@ -118,92 +129,124 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
     await unet.session.run(feeds, [unetOut]);
     if (guide && !batched) await unet.session.run(feeds, [unetOut]);
   }
-  await vae.session.run({ [vae.input('latent_sample').name]: latent.sync() }, [vaeOut]);
+  // As many decoder runs, of the same shape, as the engine makes (one, or one a tile).
+  const tiles = engine.tiling && needsTiling(lh, lh, engine.tiling) ? tileOrigins(lh, engine.tiling.tile, engine.tiling.overlap).length ** 2 : 1;
+  for (let t = 0; t < tiles; t++) await vae.session.run({ [vae.input('latent_sample').name]: latent.sync() }, [vaeOut]);
   return performance.now() - t0;
 }
 
 /** A model spec's directory; synthetic models are built into `scratch`. */
 async function modelDir(model: string, scratch: string): Promise<string> {
   if (model === 'tiny') return ensureTinyModel();
+  const mini = /^mini(?:@([\d.]+))?$/.exec(model);
+  if (mini) {
+    // Architecture-like SD graphs at a fraction of the width (src/engine/tiny/mini.ts); `mini@2` is twice as wide.
+    const dir = path.join(scratch, model);
+    if (!(await stat(path.join(dir, 'mengtu-tiny.json')).then(() => true, () => false))) await buildTinyModel(dir, { mini: { width: Number(mini[1] ?? 1), externalUnetData: true } });
+    return dir;
+  }
   if (model === 'tiny-wide') {
     // Tiny graphs take well under a millisecond a step, so mengtu's fixed costs dominate their ratio. A wider
     // random UNet (~0.1–0.2 s a step here) shows the ratio at a compute scale closer to a real model's.
     const dir = path.join(scratch, 'tiny-wide');
-    await buildTinyModel(dir, { unetChannels: 192, unetMidConvs: 2 });
+    if (!(await stat(path.join(dir, 'mengtu-tiny.json')).then(() => true, () => false))) await buildTinyModel(dir, { unetChannels: 192, unetMidConvs: 2 });
     return dir;
   }
   return (await resolveModel(model, { pull: false })).dir;
 }
 
-/** Measures one model in this process (so the peak RSS is this model's when the process runs only it). */
-export async function benchModel(spec: ModelBenchSpec): Promise<EngineBenchRow> {
+function loadOptions(spec: ModelBenchSpec, scratch: string): LoadEngineOptions {
+  return {
+    name: spec.model,
+    threads: spec.threads ?? os.availableParallelism(),
+    graphCache: spec.graphCache === false ? false : path.join(scratch, 'ort-cache'),
+    ...(spec.reuseMemory ? { reuseMemory: spec.reuseMemory } : {}),
+    ...(spec.tiling === false ? { vaeTiling: false as const } : {}),
+  };
+}
+
+/** A first (cold) load: it writes the optimized-graph cache under `scratch`. */
+export async function benchColdLoad(spec: ModelBenchSpec, scratch: string): Promise<number> {
+  const dir = await modelDir(spec.model, scratch);
+  const t0 = performance.now();
+  const engine = await DiffusionEngine.load(dir, loadOptions(spec, scratch));
+  const ms = performance.now() - t0;
+  await engine.close();
+  return ms;
+}
+
+/**
+ * Measures one model in this process (so the peak RSS is this model's when the process runs only it).
+ * With the graph cache on, `coldLoadMs` is the first load's time (measured in another process, which wrote
+ * the cache under `scratch`) and this load is the cached one.
+ */
+export async function benchModel(spec: ModelBenchSpec, scratch: string, coldLoadMs: number | null): Promise<EngineBenchRow> {
   const { size, steps, guidanceScale, runs } = spec;
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-engine-'));
+  const dir = await modelDir(spec.model, scratch);
+  const t0 = performance.now();
+  const engine = await DiffusionEngine.load(dir, loadOptions(spec, scratch));
+  const thisLoadMs = performance.now() - t0;
+  const loadMs = coldLoadMs ?? thisLoadMs;
+  const cachedLoadMs = coldLoadMs === null ? null : thisLoadMs;
   try {
-    const dir = await modelDir(spec.model, scratch);
-    const t0 = performance.now();
-    const engine = await DiffusionEngine.load(dir, { name: spec.model, threads: spec.threads ?? os.availableParallelism() });
-    const loadMs = performance.now() - t0;
-    try {
-      const scheduler = createScheduler(undefined, engine.files.schedulerConfig, steps).name;
-      const req = { prompt: 'a photo of a cat', width: size, height: size, seed: 42, steps, guidanceScale, scheduler };
-      // Warm-up: first runs allocate arenas and pick kernels.
-      await engine.generate(req);
-      await bareLoop(engine, size, steps, guidanceScale > 1);
-      const te: number[] = [];
-      const unet: number[] = [];
-      const vae: number[] = [];
-      const total: number[] = [];
-      const bare: number[] = [];
-      const own: number[] = [];
-      const graphs = [engine.textEncoder, engine.unet, engine.vae];
-      const inRun = (): number => graphs.reduce((a, g) => a + g.runMs, 0);
-      for (let r = 0; r < runs; r++) {
-        // Interleaved so drift (thermal, other load) hits both sides alike.
-        const before = inRun();
-        const out = await engine.generate({ ...req, seed: 42 + r });
-        own.push(out.timings.totalMs - (inRun() - before));
-        te.push(out.timings.textEncoderMs);
-        unet.push(out.timings.unetMsPerStep);
-        vae.push(out.timings.vaeMs);
-        total.push(out.timings.totalMs);
-        bare.push(await bareLoop(engine, size, steps, guidanceScale > 1));
-      }
-      const totalMs = median(total);
-      const bareMs = median(bare);
-      return {
-        model: spec.model,
-        size,
-        steps,
-        guidanceScale,
-        loadMs,
-        textEncoderMs: median(te),
-        unetMsPerStep: median(unet),
-        vaeMs: median(vae),
-        totalMs,
-        bareMs,
-        ratio: totalMs / bareMs,
-        overheadMs: totalMs - bareMs,
-        ownMs: median(own),
-        ownRatio: totalMs / (totalMs - median(own)),
-        peakRssMb: process.resourceUsage().maxRSS / 1024,
-      };
-    } finally {
-      await engine.close();
+    const scheduler = createScheduler(undefined, engine.files.schedulerConfig, steps).name;
+    const req = { prompt: 'a photo of a cat', width: size, height: size, seed: 42, steps, guidanceScale, scheduler };
+    // Warm-up: first runs allocate arenas and pick kernels.
+    await engine.generate(req);
+    await bareLoop(engine, size, steps, guidanceScale > 1);
+    const te: number[] = [];
+    const unet: number[] = [];
+    const vae: number[] = [];
+    const total: number[] = [];
+    const bare: number[] = [];
+    const own: number[] = [];
+    const graphs = [engine.textEncoder, engine.unet, engine.vae];
+    const inRun = (): number => graphs.reduce((a, g) => a + g.runMs, 0);
+    for (let r = 0; r < runs; r++) {
+      // Interleaved so drift (thermal, other load) hits both sides alike.
+      const before = inRun();
+      const out = await engine.generate({ ...req, seed: 42 + r });
+      own.push(out.timings.totalMs - (inRun() - before));
+      te.push(out.timings.textEncoderMs);
+      unet.push(out.timings.unetMsPerStep);
+      vae.push(out.timings.vaeMs);
+      total.push(out.timings.totalMs);
+      bare.push(await bareLoop(engine, size, steps, guidanceScale > 1));
     }
+    const totalMs = median(total);
+    const bareMs = median(bare);
+    return {
+      model: spec.model,
+      size,
+      steps,
+      guidanceScale,
+      loadMs,
+      cachedLoadMs,
+      textEncoderMs: median(te),
+      unetMsPerStep: median(unet),
+      vaeMs: median(vae),
+      totalMs,
+      bareMs,
+      ratio: totalMs / bareMs,
+      overheadMs: totalMs - bareMs,
+      ownMs: median(own),
+      ownRatio: totalMs / (totalMs - median(own)),
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    };
   } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await engine.close();
   }
 }
 
 export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
-  const head = ['model', 'size', 'steps', 'cfg', 'load ms', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB'];
+  const head = ['model', 'size', 'steps', 'cfg', 'load ms', 'cached load ms', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB'];
   const body = rows.map((r) => [
     r.model,
     String(r.size),
     String(r.steps),
     String(r.guidanceScale),
     r.loadMs.toFixed(0),
+    r.cachedLoadMs === null ? '-' : r.cachedLoadMs.toFixed(0),
     r.textEncoderMs.toFixed(1),
     r.unetMsPerStep.toFixed(1),
     r.vaeMs.toFixed(1),
@@ -221,13 +264,31 @@ export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
 
 const SELF = fileURLToPath(import.meta.url);
 
-/** Runs `benchModel(spec)` in a fresh Node process and returns its row. */
+/**
+ * Runs `benchModel(spec)` in a fresh Node process and returns its row; with the graph cache on, a first
+ * process does the cold load (writing the cache) so the measured process's peak RSS is a restart's.
+ */
 async function benchInChild(spec: ModelBenchSpec): Promise<EngineBenchRow> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-engine-'));
+  try {
+    const run = async (extra: string[]): Promise<string> => {
+      const { stdout } = await promisify(execFile)(process.execPath, [...childArgs(spec), '--scratch', scratch, ...extra], { maxBuffer: 16 * 1024 * 1024 });
+      return stdout.trim().split('\n').at(-1)!;
+    };
+    const cold = spec.graphCache === false ? null : Number(await run(['--cold-load']));
+    return (JSON.parse(await run(cold === null ? [] : ['--cold-load-ms', String(cold)])) as EngineBenchRow[])[0]!;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function childArgs(spec: ModelBenchSpec): string[] {
   const args = ['--import', 'tsx', SELF, '--json', '--model', spec.model, '--size', String(spec.size), '--steps', String(spec.steps), '--cfg', String(spec.guidanceScale), '--runs', String(spec.runs)];
   if (spec.threads) args.push('--threads', String(spec.threads));
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
-  const last = stdout.trim().split('\n').at(-1)!;
-  return (JSON.parse(last) as EngineBenchRow[])[0]!;
+  if (spec.graphCache === false) args.push('--no-graph-cache');
+  if (spec.reuseMemory) args.push('--reuse-memory', spec.reuseMemory);
+  if (spec.tiling === false) args.push('--no-tiling');
+  return args;
 }
 
 function envNum(k: string): number | undefined {
@@ -268,8 +329,17 @@ async function main(): Promise<void> {
       runs: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'no-graph-cache': { type: 'boolean', default: false },
+      'reuse-memory': { type: 'string' },
+      'no-tiling': { type: 'boolean', default: false },
+      // Internal, between the parent and its child processes.
+      scratch: { type: 'string' },
+      'cold-load': { type: 'boolean', default: false },
+      'cold-load-ms': { type: 'string' },
     },
   });
+  const reuse = values['reuse-memory'];
+  if (reuse !== undefined && reuse !== 'unet' && reuse !== 'all' && reuse !== 'none') throw new Error(`--reuse-memory must be unet, all or none, got ${reuse}`);
   const num = (v: string | undefined, name: string): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -288,10 +358,15 @@ async function main(): Promise<void> {
     guidanceScale: num(values.cfg, 'cfg') ?? 0,
     runs: num(values.runs, 'runs') ?? 3,
     ...(threads ? { threads } : {}),
+    ...(values['no-graph-cache'] ? { graphCache: false } : {}),
+    ...(reuse ? { reuseMemory: reuse } : {}),
+    ...(values['no-tiling'] ? { tiling: false } : {}),
   }));
   if (values.json) {
-    // A child run: exactly one model, one JSON line on stdout.
-    console.log(JSON.stringify([await benchModel(specs[0]!)]));
+    // A child run: exactly one model, one line on stdout.
+    const scratch = values.scratch ?? os.tmpdir();
+    if (values['cold-load']) console.log(String(await benchColdLoad(specs[0]!, scratch)));
+    else console.log(JSON.stringify([await benchModel(specs[0]!, scratch, num(values['cold-load-ms'], 'cold-load-ms') ?? null)]));
     return;
   }
   const rows: EngineBenchRow[] = [];

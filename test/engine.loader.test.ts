@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +8,7 @@ import { cudaAvailability } from '../src/engine/execution-provider.js';
 import { fromHalfBits, halfToFloats, toHalfBits } from '../src/engine/fp16.js';
 import { locateModel } from '../src/engine/model-files.js';
 import { OnnxGraph } from '../src/engine/onnx-session.js';
-import { loadEngine } from '../src/engine/sampler.js';
+import { DiffusionEngine, loadEngine } from '../src/engine/sampler.js';
 import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/build.js';
 
 let root: string;
@@ -147,5 +147,55 @@ describe('fp16 conversion', () => {
       assert.ok(Math.abs(back - v) <= Math.abs(v) * 2 ** -11 + 2 ** -25, `${v} → ${back}`);
     }
     assert.deepEqual(Array.from(halfToFloats(new Uint16Array([0x3c00, 0xbc00]))), [1, -1]);
+  });
+});
+
+describe('optimized-graph cache', () => {
+  it('the first load writes each optimized graph, the next loads them from the cache, and the pictures match', async () => {
+    const dir = path.join(root, 'cached');
+    await buildTinyModel(dir, { externalUnetData: true });
+    const cache = path.join(root, 'graph-cache');
+    const first = (await loadEngine(dir, { threads: 1, graphCache: cache })) as DiffusionEngine;
+    const entries = (await readdir(cache)).sort();
+    assert.deepEqual(entries.map((e) => e.replace(/-[0-9a-f]{16}$/, '')), ['text_encoder', 'unet', 'vae_decoder']);
+    for (const e of entries) assert.ok((await stat(path.join(cache, e, 'model.onnx'))).size > 0);
+    const second = (await loadEngine(dir, { threads: 1, graphCache: cache })) as DiffusionEngine;
+    const plain = (await loadEngine(dir, { threads: 1, graphCache: false })) as DiffusionEngine;
+    try {
+      assert.deepEqual([first.unet.source, second.textEncoder.source, second.unet.source, second.vae.source], ['file', 'cache', 'cache', 'cache']);
+      assert.equal(plain.unet.source, 'file');
+      const req = { prompt: 'a cat', width: 64, height: 64, seed: 9, steps: 2, guidanceScale: 5 };
+      const [a, b, c] = await Promise.all([first.generate(req), second.generate(req), plain.generate(req)]);
+      assert.deepEqual(b.image.data, a.image.data);
+      assert.deepEqual(c.image.data, a.image.data);
+    } finally {
+      await Promise.all([first.close(), second.close(), plain.close()]);
+    }
+  });
+
+  it('a changed graph gets a new entry; a damaged entry is rebuilt; an unusable cache folder is skipped', async () => {
+    const dir = path.join(root, 'cached2');
+    await buildTinyModel(dir);
+    const cache = path.join(root, 'graph-cache2');
+    await (await loadEngine(dir, { threads: 1, graphCache: cache })).close();
+    const unetEntry = (await readdir(cache)).find((e) => e.startsWith('unet-'))!;
+    await writeFile(path.join(cache, unetEntry, 'model.onnx'), 'garbage');
+    const again = (await loadEngine(dir, { threads: 1, graphCache: cache })) as DiffusionEngine;
+    assert.equal(again.unet.source, 'file', 'the damaged entry was not used');
+    await again.close();
+    const third = (await loadEngine(dir, { threads: 1, graphCache: cache })) as DiffusionEngine;
+    assert.equal(third.unet.source, 'cache', 'and was rebuilt');
+    await third.close();
+    // A different UNet (other weights) must not hit the old entry.
+    await buildTinyModel(dir, { unetChannels: 8 });
+    const changed = (await loadEngine(dir, { threads: 1, graphCache: cache })) as DiffusionEngine;
+    assert.equal(changed.unet.source, 'file');
+    await changed.close();
+    // A file where the cache folder should be: loads without the cache.
+    const blocked = path.join(root, 'not-a-dir');
+    await writeFile(blocked, 'x');
+    const skipped = (await loadEngine(dir, { threads: 1, graphCache: blocked })) as DiffusionEngine;
+    assert.equal(skipped.unet.source, 'file');
+    await skipped.close();
   });
 });

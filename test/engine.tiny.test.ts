@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { floatsToHalf, halfToFloats } from '../src/engine/fp16.js';
+import { loadEngine } from '../src/engine/sampler.js';
 import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/build.js';
 
 let root: string;
@@ -197,6 +198,34 @@ describe('ensureTinyModel', () => {
       assert.deepEqual((await readdir(path.join(home, 'models'))).sort(), ['tiny']);
     } finally {
       await rm(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('mini (SD-architecture) model', () => {
+  it('has the SD signatures, runs through the engine, and its blocks respond to text and seed', async () => {
+    const dir = path.join(root, 'mini');
+    await buildTinyModel(dir, { mini: { width: 0.5, textHidden: 64, textLayers: 1, externalUnetData: true } });
+    const unet = await session(dir, 'unet');
+    assert.deepEqual(meta(unet, 'in'), [
+      ['sample', 'float32', ['batch', 4, 'height', 'width']],
+      ['timestep', 'float32', ['batch']],
+      ['encoder_hidden_states', 'float32', ['batch', 77, 64]],
+    ]);
+    const ops = new Set((await readFile(path.join(dir, 'unet', 'model.onnx'))).toString('latin1').match(/InstanceNormalization|Softmax|LayerNormalization|Conv/g));
+    assert.deepEqual([...ops].sort(), ['Conv', 'InstanceNormalization', 'LayerNormalization', 'Softmax']);
+    await unet.release();
+    const engine = await loadEngine(dir, { threads: 1, graphCache: false });
+    try {
+      const req = { prompt: 'a cat', width: 64, height: 64, seed: 1, steps: 2, guidanceScale: 0 };
+      const a = await engine.generate(req);
+      const b = await engine.generate({ ...req, prompt: 'a red car on a bridge' });
+      const c = await engine.generate({ ...req, seed: 2 });
+      assert.ok(new Set(a.image.data).size > 20, 'not flat');
+      assert.notDeepEqual(a.image.data, b.image.data);
+      assert.notDeepEqual(a.image.data, c.image.data);
+    } finally {
+      await engine.close();
     }
   });
 });

@@ -11,6 +11,17 @@ export interface SessionConfig {
   executionProvider: ExecutionProviderName;
   /** Threads inside one operator; 0 lets onnxruntime pick (one a physical core). */
   intraOpNumThreads: number;
+  /**
+   * Keep freed activation memory in a per-session arena (fast reuse, but it stays resident for the
+   * session's life) and pre-plan one block per input shape (memory pattern). Worth it for graphs run many
+   * times a request (the UNet); graphs run once a request (text encoder, decoder) give it back instead.
+   * Default true.
+   */
+  reuseMemory?: boolean;
+  /** Graph optimization level; a graph loaded from the optimized-graph cache is already optimized. */
+  optimization?: 'all' | 'disabled';
+  /** Write the optimized graph here (its weights to `<file>.data` beside it) while loading. */
+  saveOptimizedTo?: string;
 }
 
 function nativeDir(): string {
@@ -45,16 +56,26 @@ export function assertExecutionProvider(ep: ExecutionProviderName): void {
 }
 
 export function sessionOptions(cfg: SessionConfig): ort.InferenceSession.SessionOptions {
+  const reuse = cfg.reuseMemory ?? true;
+  const session: Record<string, unknown> = {
+    // Idle pool threads sleep rather than spin: between UNet steps the JS thread needs the core (scheduler,
+    // guidance), and spinning workers measurably slowed tiny-graph loops on a 2-core host.
+    intra_op: { allow_spinning: '0' },
+  };
+  if (cfg.saveOptimizedTo) {
+    // Weights go to a side file (a protobuf cannot hold > 2 GB), aligned so a later load can map them.
+    session.optimized_model_external_initializers_file_name = `${path.basename(cfg.saveOptimizedTo)}.data`;
+    session.optimized_model_external_initializers_min_size_in_bytes = '1024';
+  }
   return {
     executionProviders: cfg.executionProvider === 'cuda' ? [{ name: 'cuda' }, 'cpu'] : ['cpu'],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: cfg.optimization ?? 'all',
     intraOpNumThreads: cfg.intraOpNumThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    enableCpuMemArena: true,
-    enableMemPattern: true,
-    // Idle pool threads sleep rather than spin: between UNet steps the JS thread needs the core (scheduler,
-    // guidance), and spinning workers measurably slowed tiny-graph loops on a 2-core host.
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    enableCpuMemArena: reuse,
+    enableMemPattern: reuse,
+    ...(cfg.saveOptimizedTo ? { optimizedModelFilePath: cfg.saveOptimizedTo } : {}),
+    extra: { session },
   };
 }

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { EngineError } from '../contract/errors.js';
 import { sessionOptions, type SessionConfig } from './execution-provider.js';
 import { floatsToHalf, halfToFloats, toHalfBits } from './fp16.js';
+import { cacheEntry, cachedGraph, dropEntry, prepareEntry } from './graph-cache.js';
 import { externalDataLocations } from './onnx-inspect.js';
 
 export interface ValueInfo {
@@ -60,6 +61,9 @@ export class OnnxGraph {
     readonly file: string,
     /** The underlying session (for benchmarks that compare against bare `run` calls). */
     readonly session: ort.InferenceSession,
+    /** Where the session came from: the file itself, or the optimized-graph cache. */
+    readonly source: 'file' | 'cache',
+    readonly loadMs: number,
   ) {
     const toInfo = (m: ort.InferenceSession.ValueMetadata): ValueInfo =>
       m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'float32', shape: [] };
@@ -67,13 +71,57 @@ export class OnnxGraph {
     this.outputs = new Map(session.outputMetadata.map((m) => [m.name, toInfo(m)]));
   }
 
-  /** Opens `file` (external data resolves next to it). Missing or corrupt files → EngineError naming them. */
-  static async load(file: string, cfg: SessionConfig): Promise<OnnxGraph> {
+  /**
+   * Opens `file` (external data resolves next to it). Missing or corrupt files → EngineError naming them.
+   * With `cacheDir`, the optimized graph is saved there on first load and loaded from there afterwards.
+   */
+  static async load(file: string, cfg: SessionConfig, cacheDir?: string): Promise<OnnxGraph> {
+    const t0 = performance.now();
     await checkFiles(file);
+    if (cacheDir) {
+      const cached = await OnnxGraph.loadCached(file, cfg, cacheDir, t0);
+      if (cached) return cached;
+    }
     try {
-      return new OnnxGraph(file, await ort.InferenceSession.create(file, sessionOptions(cfg)));
+      return new OnnxGraph(file, await ort.InferenceSession.create(file, sessionOptions(cfg)), 'file', performance.now() - t0);
     } catch (err) {
       throw new EngineError(`cannot load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The cached optimized graph, or a first load that writes it; null when the cache cannot be used. */
+  private static async loadCached(file: string, cfg: SessionConfig, cacheDir: string, t0: number): Promise<OnnxGraph | null> {
+    let entry: string;
+    try {
+      entry = await cacheEntry(cacheDir, file, cfg);
+    } catch {
+      return null;
+    }
+    const saved = await cachedGraph(entry);
+    if (saved) {
+      try {
+        const session = await ort.InferenceSession.create(saved, sessionOptions({ ...cfg, optimization: 'disabled' }));
+        return new OnnxGraph(file, session, 'cache', performance.now() - t0);
+      } catch {
+        // A damaged entry (disk full, killed mid-copy by hand): rebuild it below.
+        await dropEntry(entry);
+      }
+    }
+    let scratch: Awaited<ReturnType<typeof prepareEntry>>;
+    try {
+      scratch = await prepareEntry(entry);
+    } catch {
+      return null; // read-only or missing cache folder: load without it
+    }
+    try {
+      const session = await ort.InferenceSession.create(file, sessionOptions({ ...cfg, saveOptimizedTo: scratch.file }));
+      await scratch.commit();
+      return new OnnxGraph(file, session, 'file', performance.now() - t0);
+    } catch {
+      // Saving failed (disk full, a graph ORT cannot serialize): the caller loads it the plain way, which
+      // also reports a genuinely broken file.
+      await scratch.abandon();
+      return null;
     }
   }
 

@@ -3,6 +3,7 @@
  * VAE decoding, over a diffusers-ONNX model whose three sessions are created once and reused.
  */
 import os from 'node:os';
+import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { EngineError } from '../contract/errors.js';
 import { assertExecutionProvider, type ExecutionProviderName, type SessionConfig } from './execution-provider.js';
@@ -10,6 +11,7 @@ import { planarToRgba, resizeRgba } from './image-out.js';
 import { locateModel, type ModelFiles } from './model-files.js';
 import { FloatFeed, OnnxGraph, ScalarFeed, idsTensor, isDynamic, readFloats, type ValueInfo } from './onnx-session.js';
 import { createRng } from './rng.js';
+import { decodeTiled, DEFAULT_TILES, needsTiling, type TileOptions } from './vae-tiling.js';
 import { createScheduler, guidanceScaleEmbedding, type Scheduler } from './schedulers/index.js';
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer.js';
 import type { Engine, GenerateRequest, GeneratedImage, SchedulerName } from './types.js';
@@ -26,6 +28,19 @@ export interface LoadEngineOptions {
   threads?: number;
   executionProvider?: ExecutionProviderName;
   defaults?: EngineDefaults;
+  /**
+   * Where optimized graphs are cached (written on first load, reused after: loads several times faster);
+   * default `<model dir>/.ort-cache`; false turns the cache off. An unwritable folder just skips it.
+   */
+  graphCache?: string | false;
+  /**
+   * Which graphs keep their activation memory between runs: 'unet' (default: the graph run every step
+   * reuses its buffers; the text encoder and decoder, run once a request, give theirs back so they are
+   * not resident all the time), 'all' (fastest repeat runs, highest resident memory) or 'none'.
+   */
+  reuseMemory?: 'unet' | 'all' | 'none';
+  /** Decode latents larger than a tile in overlapping tiles (bounded memory at 1024² and above); false: whole. */
+  vaeTiling?: TileOptions | false;
 }
 
 const FALLBACK_DEFAULTS: EngineDefaults = { steps: 20, guidanceScale: 7.5 };
@@ -71,6 +86,7 @@ export class DiffusionEngine implements Engine {
     readonly unet: OnnxGraph,
     readonly vae: OnnxGraph,
     readonly defaults: EngineDefaults,
+    readonly tiling: TileOptions | false,
   ) {}
 
   static async load(dir: string, opts: LoadEngineOptions = {}): Promise<DiffusionEngine> {
@@ -79,15 +95,25 @@ export class DiffusionEngine implements Engine {
     const files = await locateModel(dir);
     const tokenizer = await loadClipTokenizer(files.tokenizerDir);
     const cfg: SessionConfig = { executionProvider: ep, intraOpNumThreads: opts.threads ?? os.availableParallelism() };
+    const cacheDir = opts.graphCache === false ? undefined : (opts.graphCache ?? path.join(files.dir, '.ort-cache'));
+    const reuse = opts.reuseMemory ?? 'unet';
     const graphs: OnnxGraph[] = [];
     try {
-      for (const f of [files.textEncoder, files.unet, files.vaeDecoder]) graphs.push(await OnnxGraph.load(f, cfg));
+      for (const [f, role] of [
+        [files.textEncoder, 'text'],
+        [files.unet, 'unet'],
+        [files.vaeDecoder, 'decoder'],
+      ] as const) {
+        const reuseMemory = reuse === 'all' || (reuse === 'unet' && role === 'unet');
+        graphs.push(await OnnxGraph.load(f, { ...cfg, reuseMemory }, cacheDir));
+      }
     } catch (err) {
       await Promise.all(graphs.map((g) => g.release()));
       throw err;
     }
     const [te, unet, vae] = graphs as [OnnxGraph, OnnxGraph, OnnxGraph];
-    const engine = new DiffusionEngine(opts.name ?? files.dir, files, tokenizer, te, unet, vae, opts.defaults ?? FALLBACK_DEFAULTS);
+    const tiling = opts.vaeTiling === undefined ? DEFAULT_TILES : opts.vaeTiling;
+    const engine = new DiffusionEngine(opts.name ?? files.dir, files, tokenizer, te, unet, vae, opts.defaults ?? FALLBACK_DEFAULTS, tiling);
     engine.checkSignatures();
     return engine;
   }
@@ -267,14 +293,12 @@ export class DiffusionEngine implements Engine {
     // Decode.
     signal?.throwIfAborted();
     const tVae = now();
-    const vaeInfo = this.vae.input('latent_sample');
-    const z = new FloatFeed(vaeInfo.type, [1, 4, lh, lw]);
     const inv = 1 / this.files.vaeScalingFactor;
-    for (let i = 0; i < n; i++) z.data[i] = latents[i]! * inv;
-    const vaeOut = this.vae.outputName('sample');
-    const decoded = (await this.vae.run({ [vaeInfo.name]: z.sync() }, [vaeOut]))[vaeOut]!;
-    const [, , H, W] = decoded.dims as [number, number, number, number];
-    const rgba = planarToRgba(readFloats(decoded), W, H);
+    for (let i = 0; i < n; i++) latents[i] = latents[i]! * inv;
+    const decoded = await this.decode(latents, lh, lw, signal);
+    const rgba = planarToRgba(decoded.data, decoded.width, decoded.height);
+    const W = decoded.width;
+    const H = decoded.height;
     const vaeMs = now() - tVae;
     const image = await resizeRgba({ width: W, height: H, data: rgba }, req.width, req.height);
 
@@ -287,6 +311,27 @@ export class DiffusionEngine implements Engine {
       scheduler: scheduler.name,
       timings: { textEncoderMs, unetMs, unetMsPerStep: unetMs / steps, vaeMs, totalMs: now() - t0 },
     };
+  }
+
+  /** Decoder-space latents [4, lh, lw] → planar RGB in [-1, 1], in tiles when they are larger than one. */
+  private async decode(z: Float32Array, lh: number, lw: number, signal?: AbortSignal): Promise<{ data: Float32Array; width: number; height: number }> {
+    const vae = this.vae;
+    const info = vae.input('latent_sample');
+    const outName = vae.outputName('sample');
+    const feeds = new Map<string, FloatFeed>();
+    const run = async (tile: Float32Array, h: number, w: number): Promise<Float32Array> => {
+      // One feed per tile shape (all tiles but edge cases share one): no allocation per tile.
+      let feed = feeds.get(`${h}x${w}`);
+      if (!feed) feeds.set(`${h}x${w}`, (feed = new FloatFeed(info.type, [1, 4, h, w])));
+      feed.data.set(tile);
+      const out = (await vae.run({ [info.name]: feed.sync() }, [outName]))[outName]!;
+      // A float32 output's buffer belongs to this run's tensor, so it can be kept without a copy.
+      return readFloats(out);
+    };
+    if (this.tiling && needsTiling(lh, lw, this.tiling)) return decodeTiled(z, 4, lh, lw, run, this.tiling, signal);
+    const data = await run(z, lh, lw);
+    const f = Math.round(Math.sqrt(data.length / 3 / (lh * lw)));
+    return { data, width: lw * f, height: lh * f };
   }
 
   async close(): Promise<void> {

@@ -6,11 +6,14 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { modelsDir } from '../home.js';
 import { textEncoderGraph, unetGraph, vaeDecoderGraph, type TinyGraphOptions } from './graphs.js';
+import { miniTextEncoderGraph, miniUnetGraph, miniVaeDecoderGraph, type MiniOptions } from './mini.js';
 import { tinyTokenizerFiles } from './tokenizer-files.js';
 
 export interface TinyModelOptions extends TinyGraphOptions {
   /** Pad token in tokenizer_config.json (`!` as SD-Turbo/SD 2.x; `<|endoftext|>` as SD 1.x). */
   padToken?: '!' | '<|endoftext|>';
+  /** SD-architecture graphs (ResNet/attention/GroupNorm) instead of the minimal ones; float32 I/O only. */
+  mini?: MiniOptions;
 }
 
 /** SD-Turbo's scheduler config (EulerDiscreteScheduler, trailing spacing). */
@@ -44,6 +47,8 @@ async function writeGraph(dir: string, g: { model: Uint8Array; externalData: Buf
   if (g.externalData) await writeFile(path.join(dir, 'model.onnx_data'), g.externalData);
 }
 
+const MINI_TEXT_HIDDEN = 256;
+
 /** Bumped whenever the generated graphs change, so a cached copy from an older mengtu is rebuilt. */
 export const TINY_MODEL_VERSION = 1;
 const VERSION_FILE = 'mengtu-tiny.json';
@@ -58,9 +63,16 @@ export async function buildTinyModel(dir: string, opts: TinyModelOptions = {}): 
   await writeJson(path.join(dir, 'tokenizer', 'tokenizer_config.json'), tok.tokenizerConfig);
   await writeJson(path.join(dir, 'tokenizer', 'special_tokens_map.json'), tok.specialTokensMap);
   await writeJson(path.join(dir, 'scheduler', 'scheduler_config.json'), TINY_SCHEDULER_CONFIG);
-  await writeGraph(path.join(dir, 'text_encoder'), textEncoderGraph(vocabSize, opts));
-  await writeGraph(path.join(dir, 'unet'), unetGraph(opts));
-  await writeGraph(path.join(dir, 'vae_decoder'), vaeDecoderGraph(opts));
+  if (opts.mini) {
+    const hidden = opts.mini.textHidden ?? MINI_TEXT_HIDDEN;
+    await writeGraph(path.join(dir, 'text_encoder'), miniTextEncoderGraph(vocabSize, { ...opts.mini, textHidden: hidden }));
+    await writeGraph(path.join(dir, 'unet'), miniUnetGraph(hidden, opts.mini));
+    await writeGraph(path.join(dir, 'vae_decoder'), miniVaeDecoderGraph(opts.mini));
+  } else {
+    await writeGraph(path.join(dir, 'text_encoder'), textEncoderGraph(vocabSize, opts));
+    await writeGraph(path.join(dir, 'unet'), unetGraph(opts));
+    await writeGraph(path.join(dir, 'vae_decoder'), vaeDecoderGraph(opts));
+  }
   await writeJson(path.join(dir, 'vae_decoder', 'config.json'), {
     _class_name: 'AutoencoderKL',
     latent_channels: 4,

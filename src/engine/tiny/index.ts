@@ -2,3 +2,4 @@
 export { buildTinyModel, ensureTinyModel, TINY_SCHEDULER_CONFIG, type TinyModelOptions } from './build.js';
 export { TINY_HIDDEN, TINY_SEQ, type TinyGraphOptions } from './graphs.js';
 export { tinyTokenizerFiles, type TinyTokenizerFiles } from './tokenizer-files.js';
+export type { MiniOptions } from './mini.js';
