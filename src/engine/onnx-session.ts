@@ -6,7 +6,7 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EngineError } from '../contract/errors.js';
-import { sessionOptions, type SessionConfig } from './execution-provider.js';
+import { SHRINK_AFTER_RUN, sessionOptions, type SessionConfig } from './execution-provider.js';
 import { floatsToHalf, halfToFloats, toHalfBits } from './fp16.js';
 import { cacheEntry, cachedGraph, dropEntry, prepareEntry } from './graph-cache.js';
 import { externalDataLocations } from './onnx-inspect.js';
@@ -53,6 +53,10 @@ async function checkFiles(file: string): Promise<void> {
   }
 }
 
+function runOptionsFor(cfg: SessionConfig): ort.InferenceSession.RunOptions | undefined {
+  return cfg.reuseMemory === false && cfg.executionProvider === 'cpu' ? SHRINK_AFTER_RUN : undefined;
+}
+
 export class OnnxGraph {
   readonly inputs: ReadonlyMap<string, ValueInfo>;
   readonly outputs: ReadonlyMap<string, ValueInfo>;
@@ -64,6 +68,7 @@ export class OnnxGraph {
     /** Where the session came from: the file itself, or the optimized-graph cache. */
     readonly source: 'file' | 'cache',
     readonly loadMs: number,
+    private readonly runOptions: ort.InferenceSession.RunOptions | undefined,
   ) {
     const toInfo = (m: ort.InferenceSession.ValueMetadata): ValueInfo =>
       m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'float32', shape: [] };
@@ -83,7 +88,7 @@ export class OnnxGraph {
       if (cached) return cached;
     }
     try {
-      return new OnnxGraph(file, await ort.InferenceSession.create(file, sessionOptions(cfg)), 'file', performance.now() - t0);
+      return new OnnxGraph(file, await ort.InferenceSession.create(file, sessionOptions(cfg)), 'file', performance.now() - t0, runOptionsFor(cfg));
     } catch (err) {
       throw new EngineError(`cannot load ONNX model ${file}: ${(err as Error).message}`, { cause: err });
     }
@@ -101,7 +106,7 @@ export class OnnxGraph {
     if (saved) {
       try {
         const session = await ort.InferenceSession.create(saved, sessionOptions({ ...cfg, optimization: 'disabled' }));
-        return new OnnxGraph(file, session, 'cache', performance.now() - t0);
+        return new OnnxGraph(file, session, 'cache', performance.now() - t0, runOptionsFor(cfg));
       } catch {
         // A damaged entry (disk full, killed mid-copy by hand): rebuild it below.
         await dropEntry(entry);
@@ -116,7 +121,7 @@ export class OnnxGraph {
     try {
       const session = await ort.InferenceSession.create(file, sessionOptions({ ...cfg, saveOptimizedTo: scratch.file }));
       await scratch.commit();
-      return new OnnxGraph(file, session, 'file', performance.now() - t0);
+      return new OnnxGraph(file, session, 'file', performance.now() - t0, runOptionsFor(cfg));
     } catch {
       // Saving failed (disk full, a graph ORT cannot serialize): the caller loads it the plain way, which
       // also reports a genuinely broken file.
@@ -151,7 +156,7 @@ export class OnnxGraph {
   async run(feeds: Record<string, ort.Tensor>, fetch: readonly string[]): Promise<Record<string, ort.Tensor>> {
     const t0 = performance.now();
     try {
-      return (await this.session.run(feeds, fetch as string[])) as Record<string, ort.Tensor>;
+      return (await this.session.run(feeds, fetch as string[], this.runOptions ?? {})) as Record<string, ort.Tensor>;
     } catch (err) {
       throw new EngineError(`inference failed in ${this.file}: ${(err as Error).message}`, { cause: err });
     } finally {
