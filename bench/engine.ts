@@ -7,6 +7,7 @@
  *   options: --size N --steps N --cfg G --runs N --threads N --json
  *            --no-graph-cache --reuse-memory unet|all|none --no-tiling   (the engine's memory/start-up settings;
  *            `--no-graph-cache --reuse-memory all --no-tiling` is how the engine ran before they existed)
+ *            --taesd DIR|tiny --decoders   (a TAESD for previews / the final image; time each decoder alone)
  *
  * Each model is measured in its own child process so its peak RSS is its own (maxRSS never goes down).
  * Built-in synthetic names: `tiny` (the test model), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
@@ -26,7 +27,7 @@ import { DiffusionEngine, type LoadEngineOptions } from '../src/engine/sampler.j
 import { createRng } from '../src/engine/rng.js';
 import { createScheduler } from '../src/engine/schedulers/index.js';
 import { needsTiling, tileOrigins } from '../src/engine/vae-tiling.js';
-import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/build.js';
+import { buildTinyModel, buildTinyTaesd, ensureTinyModel } from '../src/engine/tiny/build.js';
 
 export interface EngineBenchRow {
   model: string;
@@ -51,6 +52,8 @@ export interface EngineBenchRow {
   /** totalMs / (totalMs − ownMs): the overhead ratio with ORT's noise taken out. */
   ownRatio: number;
   peakRssMb: number;
+  /** With `decoders`: ms to decode random latents at each size, per decoder (median of 2 after a warm-up). */
+  decodeMs?: Record<string, number>;
 }
 
 export interface ModelBenchSpec {
@@ -65,6 +68,10 @@ export interface ModelBenchSpec {
   graphCache?: boolean;
   reuseMemory?: 'unet' | 'all' | 'none';
   tiling?: boolean;
+  /** A TAESD folder, or `tiny` for a random-weight one with TAESD's real layers (src/engine/tiny/taesd.ts). */
+  taesd?: string;
+  /** Also time each decoder alone at 512² and 1024². */
+  decoders?: boolean;
 }
 
 export interface EngineBenchOptions {
@@ -162,12 +169,38 @@ function loadOptions(spec: ModelBenchSpec, scratch: string): LoadEngineOptions {
     graphCache: spec.graphCache === false ? false : path.join(scratch, 'ort-cache'),
     ...(spec.reuseMemory ? { reuseMemory: spec.reuseMemory } : {}),
     ...(spec.tiling === false ? { vaeTiling: false as const } : {}),
+    ...(spec.taesd ? { taesd: spec.taesd === 'tiny' ? path.join(scratch, 'taesd') : spec.taesd } : {}),
   };
+}
+
+async function ensureBenchTaesd(spec: ModelBenchSpec, scratch: string): Promise<void> {
+  const dir = path.join(scratch, 'taesd');
+  if (spec.taesd === 'tiny' && !(await stat(path.join(dir, 'config.json')).then(() => true, () => false))) await buildTinyTaesd(dir);
+}
+
+/** Each decoder alone on random latents at 512² and 1024² (tiled as the engine tiles). */
+async function benchDecoders(engine: DiffusionEngine): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const decoder of [engine.vaeDecoder, ...(engine.taesd ? [engine.taesd] : [])]) {
+    for (const size of [512, 1024]) {
+      const l = size / 8;
+      const times: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const z = createRng(r).normal(4 * l * l);
+        const t0 = performance.now();
+        await engine.decode(decoder, z, l, l);
+        if (r > 0) times.push(performance.now() - t0);
+      }
+      out[`${decoder.name} ${size}²`] = median(times);
+    }
+  }
+  return out;
 }
 
 /** A first (cold) load: it writes the optimized-graph cache under `scratch`. */
 export async function benchColdLoad(spec: ModelBenchSpec, scratch: string): Promise<number> {
   const dir = await modelDir(spec.model, scratch);
+  await ensureBenchTaesd(spec, scratch);
   const t0 = performance.now();
   const engine = await DiffusionEngine.load(dir, loadOptions(spec, scratch));
   const ms = performance.now() - t0;
@@ -183,6 +216,7 @@ export async function benchColdLoad(spec: ModelBenchSpec, scratch: string): Prom
 export async function benchModel(spec: ModelBenchSpec, scratch: string, coldLoadMs: number | null): Promise<EngineBenchRow> {
   const { size, steps, guidanceScale, runs } = spec;
   const dir = await modelDir(spec.model, scratch);
+  await ensureBenchTaesd(spec, scratch);
   const t0 = performance.now();
   const engine = await DiffusionEngine.load(dir, loadOptions(spec, scratch));
   const thisLoadMs = performance.now() - t0;
@@ -232,6 +266,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, coldLoad
       ownMs: median(own),
       ownRatio: totalMs / (totalMs - median(own)),
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      ...(spec.decoders ? { decodeMs: await benchDecoders(engine) } : {}),
     };
   } finally {
     await engine.close();
@@ -257,6 +292,15 @@ export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
     r.ownRatio.toFixed(3),
     r.peakRssMb.toFixed(0),
   ]);
+  const decoders = rows.filter((r) => r.decodeMs);
+  const main = grid(head, body);
+  if (!decoders.length) return main;
+  const cols = [...new Set(decoders.flatMap((r) => Object.keys(r.decodeMs!)))];
+  const dec = grid(['model', ...cols.map((c) => `${c} ms`)], decoders.map((r) => [r.model, ...cols.map((c) => r.decodeMs![c]?.toFixed(0) ?? '-')]));
+  return `${main}\n\ndecoders alone (random latents):\n${dec}`;
+}
+
+function grid(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
@@ -288,6 +332,8 @@ function childArgs(spec: ModelBenchSpec): string[] {
   if (spec.graphCache === false) args.push('--no-graph-cache');
   if (spec.reuseMemory) args.push('--reuse-memory', spec.reuseMemory);
   if (spec.tiling === false) args.push('--no-tiling');
+  if (spec.taesd) args.push('--taesd', spec.taesd);
+  if (spec.decoders) args.push('--decoders');
   return args;
 }
 
@@ -332,6 +378,8 @@ async function main(): Promise<void> {
       'no-graph-cache': { type: 'boolean', default: false },
       'reuse-memory': { type: 'string' },
       'no-tiling': { type: 'boolean', default: false },
+      taesd: { type: 'string' },
+      decoders: { type: 'boolean', default: false },
       // Internal, between the parent and its child processes.
       scratch: { type: 'string' },
       'cold-load': { type: 'boolean', default: false },
@@ -361,6 +409,8 @@ async function main(): Promise<void> {
     ...(values['no-graph-cache'] ? { graphCache: false } : {}),
     ...(reuse ? { reuseMemory: reuse } : {}),
     ...(values['no-tiling'] ? { tiling: false } : {}),
+    ...(values.taesd ? { taesd: values.taesd } : {}),
+    ...(values.decoders ? { decoders: true } : {}),
   }));
   if (values.json) {
     // A child run: exactly one model, one line on stdout.

@@ -40,7 +40,8 @@ export function registerModelCommands(program: Command): void {
           ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
         });
         reporter.stop();
-        process.stdout.write(`${m.name} ready in ${m.dir} (defaults: ${describeDefaults(m.defaults)})\n`);
+        const what = m.kind === 'decoder' ? 'latent decoder: used for step previews and with --vae taesd' : `defaults: ${describeDefaults(m.defaults)}`;
+        process.stdout.write(`${m.name} ready in ${m.dir} (${what})\n`);
       } finally {
         reporter.stop();
       }

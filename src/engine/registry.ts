@@ -24,7 +24,10 @@ export interface RegistryEntry {
   repo?: string;
   revision: string;
   subfolder?: string;
-  defaults: ModelDefaults;
+  /** 'pipeline' (default): a whole text-to-image model; 'decoder': a latent decoder such as TAESD. */
+  kind?: 'pipeline' | 'decoder';
+  /** Generation defaults (pipelines only). */
+  defaults?: ModelDefaults;
   /** Whether the repo's existence and layout were checked when the entry was written (see docs/models.md). */
   verified: boolean;
 }
@@ -56,6 +59,25 @@ export const REGISTRY: readonly RegistryEntry[] = [
     verified: true,
   },
   {
+    name: 'taesd',
+    description: 'TAESD tiny decoder for SD 1.x/2.x latents (madebyollin/taesd as diffusers AutoencoderTiny ONNX): step previews, --vae taesd',
+    repo: 'deinferno/taesd-onnx',
+    revision: 'main',
+    kind: 'decoder',
+    // vae_encoder/model.onnx (4.91 MB) and the vae_decoder/ folder seen in the hub listing; the decoder file's
+    // name inside vae_decoder/ was not listed (the export script writes model.onnx there).
+    verified: false,
+  },
+  {
+    name: 'taesdxl',
+    description: 'TAESDXL tiny decoder for SDXL latents (madebyollin/taesdxl, ONNX): step previews, --vae taesd',
+    repo: 'julienkay/taesdxl',
+    revision: 'main',
+    kind: 'decoder',
+    // vae_decoder/ and vae_encoder/ folders seen in the hub listing; their files were not.
+    verified: false,
+  },
+  {
     name: 'tiny',
     description: 'tiny random-weight model with SD signatures, built locally (tests, benchmarks)',
     revision: 'main',
@@ -68,7 +90,11 @@ export interface ResolvedModel {
   name: string;
   dir: string;
   defaults: ModelDefaults;
+  kind: 'pipeline' | 'decoder';
 }
+
+/** Used for a registry pipeline without its own defaults (none today) and for decoders, which need none. */
+const GENERIC_DEFAULTS: ModelDefaults = { steps: 20, guidanceScale: 7.5, size: 512 };
 
 export interface ResolveOptions {
   pull?: boolean;
@@ -106,6 +132,13 @@ async function isDir(p: string): Promise<boolean> {
   );
 }
 
+async function isFile(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
 async function isModelDir(dir: string): Promise<boolean> {
   return (await isDir(path.join(dir, 'unet'))) && (await isDir(path.join(dir, 'text_encoder')));
 }
@@ -134,7 +167,7 @@ export async function pullModel(
     // Built, not downloaded.
     opts.log?.(`building ${entry.name} locally`);
     const dir = await ensureTinyModel(env);
-    return { name: entry.name, dir, defaults: entry.defaults };
+    return { name: entry.name, dir, defaults: entry.defaults ?? GENERIC_DEFAULTS, kind: 'pipeline' };
   }
   const dir = installDir(nameOrRepo, env);
   const repo = entry?.repo ?? nameOrRepo;
@@ -150,7 +183,8 @@ export async function pullModel(
   if (opts.retryDelayMs !== undefined) pullOpts.retryDelayMs = opts.retryDelayMs;
   await pullRepo({ repo, revision, ...(entry?.subfolder ? { subfolder: entry.subfolder } : {}) }, dir, pullOpts);
   const name = entry?.name ?? nameOrRepo;
-  return { name, dir, defaults: entry?.defaults ?? (await inferDefaults(dir, name)) };
+  if (entry?.kind === 'decoder') return { name, dir, defaults: GENERIC_DEFAULTS, kind: 'decoder' };
+  return { name, dir, defaults: entry?.defaults ?? (await inferDefaults(dir, name)), kind: 'pipeline' };
 }
 
 /**
@@ -160,6 +194,9 @@ export async function pullModel(
 export async function resolveModel(nameOrPathOrRepo: string, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const env = opts.env ?? process.env;
   const entry = findEntry(nameOrPathOrRepo);
+  if (entry?.kind === 'decoder') {
+    throw new EngineError(`${entry.name} is a latent decoder, not a text-to-image model: pull it and it is used for previews and with --vae taesd`);
+  }
   const looksLikePath = !entry && (path.isAbsolute(nameOrPathOrRepo) || nameOrPathOrRepo.startsWith('.') || !REPO_RE.test(nameOrPathOrRepo));
   if (!entry && (looksLikePath || (await isModelDir(nameOrPathOrRepo)))) {
     const dir = path.resolve(nameOrPathOrRepo);
@@ -172,20 +209,20 @@ export async function resolveModel(nameOrPathOrRepo: string, opts: ResolveOption
     }
     const manifest = await readManifest(dir);
     const known = manifest ? findEntry(manifest.repo) : undefined;
-    return { name: dir, dir, defaults: known?.defaults ?? (await inferDefaults(dir, manifest?.repo ?? path.basename(dir))) };
+    return { name: dir, dir, defaults: known?.defaults ?? (await inferDefaults(dir, manifest?.repo ?? path.basename(dir))), kind: 'pipeline' };
   }
   if (entry && !entry.repo) {
     if (opts.pull === false) {
       const dir = path.join(modelsDir(env), entry.name);
       if (!(await isModelDir(dir))) throw new EngineError(`model ${entry.name} is not built yet; run \`mengtu models pull ${entry.name}\``);
-      return { name: entry.name, dir, defaults: entry.defaults };
+      return { name: entry.name, dir, defaults: entry.defaults ?? GENERIC_DEFAULTS, kind: 'pipeline' };
     }
     return pullModel(entry.name, opts);
   }
   const dir = installDir(nameOrPathOrRepo, env);
   const name = entry?.name ?? nameOrPathOrRepo;
   if ((await readManifest(dir)) && (await isModelDir(dir))) {
-    return { name, dir, defaults: entry?.defaults ?? (await inferDefaults(dir, name)) };
+    return { name, dir, defaults: entry?.defaults ?? (await inferDefaults(dir, name)), kind: 'pipeline' };
   }
   if (opts.pull === false) {
     throw new EngineError(`model ${name} is not installed (looked in ${dir}); run \`mengtu models pull ${nameOrPathOrRepo}\` or pass a model directory`);
@@ -228,7 +265,8 @@ export async function listModels(env: NodeJS.ProcessEnv = process.env): Promise<
   for (const e of REGISTRY) {
     const dir = path.join(root, e.name);
     seen.add(e.name);
-    const installed = (await isModelDir(dir)) && (e.repo === undefined || (await readManifest(dir)) !== null);
+    const complete = e.kind === 'decoder' ? await isFile(path.join(dir, 'vae_decoder', 'model.onnx')) : await isModelDir(dir);
+    const installed = complete && (e.repo === undefined || (await readManifest(dir)) !== null);
     out.push({ name: e.name, repo: e.repo, dir, installed, sizeBytes: installed ? await dirSize(dir) : 0, defaults: e.defaults, inRegistry: true });
   }
   let names: string[] = [];

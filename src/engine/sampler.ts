@@ -14,7 +14,9 @@ import { createRng } from './rng.js';
 import { decodeTiled, DEFAULT_TILES, needsTiling, type TileOptions } from './vae-tiling.js';
 import { createScheduler, guidanceScaleEmbedding, type Scheduler } from './schedulers/index.js';
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer.js';
-import type { Engine, GenerateRequest, GeneratedImage, SchedulerName } from './types.js';
+import { latentPreview } from './preview.js';
+import { findTaesd, loadDecoder, type LatentDecoder } from './decoders.js';
+import type { DecoderName, Engine, GenerateRequest, GeneratedImage, Latents, RawImage, SchedulerName } from './types.js';
 
 export interface EngineDefaults {
   steps: number;
@@ -41,6 +43,14 @@ export interface LoadEngineOptions {
   reuseMemory?: 'unet' | 'all' | 'none';
   /** Decode latents larger than a tile in overlapping tiles (bounded memory at 1024² and above); false: whole. */
   vaeTiling?: TileOptions | false;
+  /**
+   * A TAESD folder (diffusers AutoencoderTiny ONNX layout: vae_decoder/model.onnx) for step previews and,
+   * when chosen, the final image. Default: the installed `taesd` (SD latents) or `taesdxl` (SDXL latents)
+   * registry model, if any; null: none.
+   */
+  taesd?: string | null;
+  /** The decoder for final images when a request does not choose: 'vae' (default) or 'taesd'. */
+  decoder?: DecoderName;
 }
 
 const FALLBACK_DEFAULTS: EngineDefaults = { steps: 20, guidanceScale: 7.5 };
@@ -87,7 +97,14 @@ export class DiffusionEngine implements Engine {
     readonly vae: OnnxGraph,
     readonly defaults: EngineDefaults,
     readonly tiling: TileOptions | false,
-  ) {}
+    /** The tiny decoder, when one is installed or given. */
+    readonly taesd: LatentDecoder | null,
+    readonly defaultDecoder: DecoderName,
+  ) {
+    this.vaeDecoder = { name: 'vae', graph: vae, scalingFactor: files.vaeScalingFactor };
+  }
+
+  readonly vaeDecoder: LatentDecoder;
 
   static async load(dir: string, opts: LoadEngineOptions = {}): Promise<DiffusionEngine> {
     const ep = opts.executionProvider ?? 'cpu';
@@ -112,8 +129,30 @@ export class DiffusionEngine implements Engine {
       throw err;
     }
     const [te, unet, vae] = graphs as [OnnxGraph, OnnxGraph, OnnxGraph];
+    let taesd: LatentDecoder | null = null;
+    try {
+      const taesdDir = opts.taesd === undefined ? await findTaesd(files.latentFormat) : opts.taesd;
+      if (taesdDir) taesd = await loadDecoder(taesdDir, { ...cfg, reuseMemory: true }, cacheDir);
+      if (opts.decoder === 'taesd' && !taesd) {
+        throw new EngineError(`decoder "taesd" was chosen but no TAESD model is installed; run \`mengtu models pull ${files.latentFormat === 'sdxl' ? 'taesdxl' : 'taesd'}\``);
+      }
+    } catch (err) {
+      await Promise.all(graphs.map((g) => g.release()));
+      throw err;
+    }
     const tiling = opts.vaeTiling === undefined ? DEFAULT_TILES : opts.vaeTiling;
-    const engine = new DiffusionEngine(opts.name ?? files.dir, files, tokenizer, te, unet, vae, opts.defaults ?? FALLBACK_DEFAULTS, tiling);
+    const engine = new DiffusionEngine(
+      opts.name ?? files.dir,
+      files,
+      tokenizer,
+      te,
+      unet,
+      vae,
+      opts.defaults ?? FALLBACK_DEFAULTS,
+      tiling,
+      taesd,
+      opts.decoder ?? 'vae',
+    );
     engine.checkSignatures();
     return engine;
   }
@@ -182,6 +221,7 @@ export class DiffusionEngine implements Engine {
       if (!Number.isInteger(v) || v < 1 || v > MAX_SIDE) throw new EngineError(`${k} must be an integer in 1…${MAX_SIDE}, got ${v}`);
     }
     if (!Number.isInteger(steps) || steps < 1) throw new EngineError(`steps must be a positive integer, got ${steps}`);
+    const decoder = this.pickDecoder(req.decoder);
     const scheduler = this.scheduler(req.scheduler ?? this.defaults.scheduler, steps);
 
     const unet = this.unet;
@@ -284,8 +324,10 @@ export class DiffusionEngine implements Engine {
       latents = scheduler.step(noise, s, before, rng);
       if (req.onStep) {
         const x0 = scheduler.predictOriginal(noise, s, before);
-        const view = { format: this.files.latentFormat, channels: 4, height: lh, width: lw, data: x0 };
-        req.onStep({ step: s + 1, totalSteps: steps, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0, latents: view });
+        const view: Latents = { format: this.files.latentFormat, channels: 4, height: lh, width: lw, data: x0 };
+        // The last step's preview would be the picture itself, decoded right after.
+        const preview = req.previews && s + 1 < steps ? await this.preview(view, signal) : undefined;
+        req.onStep({ step: s + 1, totalSteps: steps, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0, latents: view, ...(preview ? { preview } : {}) });
       }
     }
     const unetMs = now() - tUnet;
@@ -293,9 +335,7 @@ export class DiffusionEngine implements Engine {
     // Decode.
     signal?.throwIfAborted();
     const tVae = now();
-    const inv = 1 / this.files.vaeScalingFactor;
-    for (let i = 0; i < n; i++) latents[i] = latents[i]! * inv;
-    const decoded = await this.decode(latents, lh, lw, signal);
+    const decoded = await this.decode(decoder, latents, lh, lw, signal);
     const rgba = planarToRgba(decoded.data, decoded.width, decoded.height);
     const W = decoded.width;
     const H = decoded.height;
@@ -309,13 +349,33 @@ export class DiffusionEngine implements Engine {
       guidanceScale,
       negativePrompt,
       scheduler: scheduler.name,
+      decoder: decoder.name,
       timings: { textEncoderMs, unetMs, unetMsPerStep: unetMs / steps, vaeMs, totalMs: now() - t0 },
     };
   }
 
-  /** Decoder-space latents [4, lh, lw] → planar RGB in [-1, 1], in tiles when they are larger than one. */
-  private async decode(z: Float32Array, lh: number, lw: number, signal?: AbortSignal): Promise<{ data: Float32Array; width: number; height: number }> {
-    const vae = this.vae;
+  private pickDecoder(name: DecoderName | undefined): LatentDecoder {
+    const chosen = name ?? this.defaultDecoder;
+    if (chosen === 'vae') return this.vaeDecoder;
+    if (!this.taesd) throw new EngineError(`decoder "taesd" is not installed for ${this.modelName}`);
+    return this.taesd;
+  }
+
+  /** A step preview: TAESD's decode of x̂₀ when installed, else the linear latent→RGB map. */
+  private async preview(latents: Latents, signal?: AbortSignal): Promise<RawImage> {
+    if (!this.taesd) return latentPreview(latents);
+    const d = await this.decode(this.taesd, Float32Array.from(latents.data), latents.height, latents.width, signal);
+    return { width: d.width, height: d.height, data: planarToRgba(d.data, d.width, d.height) };
+  }
+
+  /**
+   * Latents as the sampler holds them [4, lh, lw] → planar RGB in [-1, 1] through `decoder`, in tiles when
+   * they are larger than one. `z` is scaled in place to the decoder's input space.
+   */
+  async decode(decoder: LatentDecoder, z: Float32Array, lh: number, lw: number, signal?: AbortSignal): Promise<{ data: Float32Array; width: number; height: number }> {
+    const inv = 1 / decoder.scalingFactor;
+    if (inv !== 1) for (let i = 0; i < z.length; i++) z[i] = z[i]! * inv;
+    const vae = decoder.graph;
     const info = vae.input('latent_sample');
     const outName = vae.outputName('sample');
     const feeds = new Map<string, FloatFeed>();
@@ -338,7 +398,7 @@ export class DiffusionEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inflight]);
-    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vae.release()]);
+    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vae.release(), this.taesd?.graph.release()]);
   }
 }
 

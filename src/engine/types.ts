@@ -2,6 +2,9 @@
 
 export type SchedulerName = 'euler' | 'euler_a' | 'ddim' | 'lcm';
 
+/** The model's own VAE, or TAESD (the tiny decoder: much faster, slightly softer detail). */
+export type DecoderName = 'vae' | 'taesd';
+
 export interface GenerateRequest {
   prompt: string;
   negativePrompt?: string;
@@ -16,6 +19,10 @@ export interface GenerateRequest {
   scheduler?: SchedulerName;
   /** Called after each denoising step; `latents` lets callers build previews. */
   onStep?: (info: StepInfo) => void;
+  /** Attach a decoded preview to each step but the last (TAESD when installed, else the linear map). */
+  previews?: boolean;
+  /** The final image's decoder; default: the engine's (see LoadEngineOptions.decoder). */
+  decoder?: DecoderName;
   signal?: AbortSignal;
 }
 
@@ -26,6 +33,8 @@ export interface StepInfo {
   elapsedMs: number;
   /** x̂₀ after this step: the model's estimate of the clean latents, for previews (see preview.ts). */
   latents: Latents;
+  /** With `previews`: x̂₀ decoded (full size with TAESD, latent size with the linear map). */
+  preview?: RawImage;
 }
 
 /** Which published latent space a model uses: it picks the preview factors and TAESD variant. */
@@ -62,6 +71,7 @@ export interface GeneratedImage {
   guidanceScale: number;
   negativePrompt: string;
   scheduler: SchedulerName;
+  decoder: DecoderName;
   timings: EngineTimings;
 }
 

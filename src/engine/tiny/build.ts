@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { modelsDir } from '../home.js';
 import { textEncoderGraph, unetGraph, vaeDecoderGraph, type TinyGraphOptions } from './graphs.js';
+import { taesdDecoderGraph, taesdEncoderGraph, type TaesdOptions } from './taesd.js';
 import { miniTextEncoderGraph, miniUnetGraph, miniVaeDecoderGraph, type MiniOptions } from './mini.js';
 import { tinyTokenizerFiles } from './tokenizer-files.js';
 
@@ -93,6 +94,16 @@ export async function buildTinyModel(dir: string, opts: TinyModelOptions = {}): 
   });
   // Written last: its presence means the model is complete.
   await writeJson(path.join(dir, VERSION_FILE), { version: TINY_MODEL_VERSION, options: opts });
+}
+
+/** A TAESD-signature folder as deinferno/taesd-onnx lays it out: vae_decoder/ and vae_encoder/, configs. */
+export async function buildTinyTaesd(dir: string, opts: TaesdOptions = {}): Promise<void> {
+  const config = { _class_name: 'AutoencoderTiny', latent_channels: 4, scaling_factor: 1.0, shift_factor: 0.0 };
+  await writeGraph(path.join(dir, 'vae_decoder'), taesdDecoderGraph(opts));
+  await writeGraph(path.join(dir, 'vae_encoder'), taesdEncoderGraph(opts));
+  await writeJson(path.join(dir, 'vae_decoder', 'config.json'), config);
+  await writeJson(path.join(dir, 'vae_encoder', 'config.json'), config);
+  await writeJson(path.join(dir, 'config.json'), config);
 }
 
 async function builtVersion(dir: string): Promise<number | null> {
