@@ -262,3 +262,15 @@ test('tiny is built locally, never downloaded', async () => {
   assert.ok(tiny.installed && tiny.sizeBytes > 0);
   assert.equal((await resolveModel('tiny', { pull: false })).dir, m.dir);
 });
+
+test('a decoder-layout repo (TAESD: vae_decoder/ only) pulls with the decoder layout and is refused as a pipeline', async () => {
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), 'mengtu-pull-decoder-'));
+  try {
+    // The fake repo has vae_decoder/model.onnx: enough for the decoder layout, not for a pipeline without it.
+    const m = await pullRepo({ repo: REPO, revision: 'main', layout: 'decoder' }, path.join(home, 'taesd'), { endpoint: `http://127.0.0.1:${hub.port}` });
+    assert.ok(m.files.some((f) => f.path === 'vae_decoder/model.onnx'));
+    await assert.rejects(resolveModel('taesd', { env: { MENGTU_HOME: home }, pull: false }), /latent decoder/);
+  } finally {
+    await fs.rm(home, { recursive: true, force: true });
+  }
+});

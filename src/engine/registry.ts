@@ -181,7 +181,7 @@ export async function pullModel(
   if (opts.log) pullOpts.log = opts.log;
   if (opts.signal) pullOpts.signal = opts.signal;
   if (opts.retryDelayMs !== undefined) pullOpts.retryDelayMs = opts.retryDelayMs;
-  await pullRepo({ repo, revision, ...(entry?.subfolder ? { subfolder: entry.subfolder } : {}) }, dir, pullOpts);
+  await pullRepo({ repo, revision, ...(entry?.subfolder ? { subfolder: entry.subfolder } : {}), ...(entry?.kind === 'decoder' ? { layout: 'decoder' as const } : {}) }, dir, pullOpts);
   const name = entry?.name ?? nameOrRepo;
   if (entry?.kind === 'decoder') return { name, dir, defaults: GENERIC_DEFAULTS, kind: 'decoder' };
   return { name, dir, defaults: entry?.defaults ?? (await inferDefaults(dir, name)), kind: 'pipeline' };

@@ -3,6 +3,9 @@
 /** Sub-folders the engine loads; vae_encoder, safety_checker, PyTorch weights are skipped. */
 export const NEEDED_DIRS = ['text_encoder', 'unet', 'vae_decoder', 'tokenizer', 'scheduler'] as const;
 
+/** What a repo holds: a whole text-to-image model, or a latent decoder (TAESD: vae_decoder/ + vae_encoder/). */
+export type RepoLayout = 'pipeline' | 'decoder';
+
 /** ONNX graphs, their external weights (model.onnx_data, weights.pb, *.data), configs and tokenizer files. */
 const KEEP_EXT = /\.(onnx|onnx_data|pb|data|json|txt)$/i;
 
@@ -19,6 +22,10 @@ export const STATIC_FILES: readonly string[] = [
   'tokenizer/special_tokens_map.json',
   'scheduler/scheduler_config.json',
 ];
+
+/** The decoder layout's files (deinferno/taesd-onnx, julienkay/taesdxl); their encoders are not needed. */
+export const DECODER_STATIC_FILES: readonly string[] = ['vae_decoder/model.onnx', 'vae_decoder/config.json'];
+export const DECODER_REQUIRED_FILES: readonly string[] = ['vae_decoder/model.onnx'];
 
 /** Files whose absence means the repo is not a usable model. */
 export const REQUIRED_FILES: readonly string[] = [

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DownloadError } from './errors.js';
 import { downloadFile, sha256OfFile } from './file.js';
 import { authHeaders, headFile, hubEndpoint, hubToken, listRepoFiles, resolveUrl, type HubOptions, type RemoteFile } from './hub.js';
-import { localPathFor, REQUIRED_FILES, STATIC_FILES } from './layout.js';
+import { DECODER_REQUIRED_FILES, DECODER_STATIC_FILES, localPathFor, REQUIRED_FILES, STATIC_FILES, type RepoLayout } from './layout.js';
 import type { ProgressFn } from './progress.js';
 
 export const MANIFEST = '.mengtu-model.json';
@@ -19,6 +19,8 @@ export interface PullSource {
   subfolder?: string;
   /** JSON files to write when the repo lacks them (e.g. a scheduler config for a bare export). */
   fallbackJson?: Record<string, unknown>;
+  /** Default 'pipeline'. */
+  layout?: RepoLayout;
 }
 
 export interface PullOptions extends HubOptions {
@@ -51,7 +53,7 @@ async function planFiles(src: PullSource, opts: PullOptions): Promise<Planned[]>
     if (err instanceof DownloadError && (err.kind === 'network' || err.kind === 'auth' || err.kind === 'aborted')) throw err;
     opts.log?.(`file list unavailable (${(err as Error).message}); trying the standard layout`);
     const prefix = src.subfolder ? `${src.subfolder.replace(/\/+$/, '')}/` : '';
-    remote = STATIC_FILES.map((f) => ({ path: prefix + f }));
+    remote = (src.layout === 'decoder' ? DECODER_STATIC_FILES : STATIC_FILES).map((f) => ({ path: prefix + f }));
     fromApi = false;
   }
   const planned: Planned[] = [];
@@ -73,7 +75,7 @@ async function planFiles(src: PullSource, opts: PullOptions): Promise<Planned[]>
     planned.splice(0, planned.length, ...headed);
   }
   const have = new Set(planned.map((p) => p.local));
-  const missing = REQUIRED_FILES.filter((f) => !have.has(f));
+  const missing = (src.layout === 'decoder' ? DECODER_REQUIRED_FILES : REQUIRED_FILES).filter((f) => !have.has(f));
   if (missing.length > 0) {
     const where = `${src.repo}@${src.revision}${src.subfolder ? `/${src.subfolder}` : ''}`;
     throw new DownloadError('not_found', `${where} is not a diffusers ONNX model: missing ${missing.join(', ')}`);
