@@ -8,6 +8,7 @@
  *            --no-graph-cache --reuse-memory unet|all|none --no-tiling   (the engine's memory/start-up settings;
  *            `--no-graph-cache --reuse-memory all --no-tiling` is how the engine ran before they existed)
  *            --taesd DIR|tiny --decoders   (a TAESD for previews / the final image; time each decoder alone)
+ *            --int8   (also quantize the model and measure the int8 copies — all weights, MatMul only — with PSNR)
  *
  * Each model is measured in its own child process so its peak RSS is its own (maxRSS never goes down).
  * Built-in synthetic names: `tiny` (the test model), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
@@ -27,6 +28,8 @@ import { DiffusionEngine, type LoadEngineOptions } from '../src/engine/sampler.j
 import { createRng } from '../src/engine/rng.js';
 import { createScheduler } from '../src/engine/schedulers/index.js';
 import { needsTiling, tileOrigins } from '../src/engine/vae-tiling.js';
+import { quantizeModel } from '../src/engine/quantize.js';
+import { psnr } from '../src/pipeline/sr/psnr.js';
 import { buildTinyModel, buildTinyTaesd, ensureTinyModel } from '../src/engine/tiny/build.js';
 
 export interface EngineBenchRow {
@@ -52,6 +55,8 @@ export interface EngineBenchRow {
   /** totalMs / (totalMs − ownMs): the overhead ratio with ORT's noise taken out. */
   ownRatio: number;
   peakRssMb: number;
+  /** For an int8 copy: PSNR (dB) of its picture against the fp32 model's from the same seed and noise. */
+  psnrVsFp32?: number;
   /** With `decoders`: ms to decode random latents at each size, per decoder (median of 2 after a warm-up). */
   decodeMs?: Record<string, number>;
 }
@@ -72,6 +77,8 @@ export interface ModelBenchSpec {
   taesd?: string;
   /** Also time each decoder alone at 512² and 1024². */
   decoders?: boolean;
+  /** Also quantize the model to int8 (`mengtu models quantize`) and measure the copy, with its PSNR. */
+  int8?: boolean;
 }
 
 export interface EngineBenchOptions {
@@ -274,7 +281,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, coldLoad
 }
 
 export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
-  const head = ['model', 'size', 'steps', 'cfg', 'load ms', 'cached load ms', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB'];
+  const head = ['model', 'size', 'steps', 'cfg', 'load ms', 'cached load ms', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB', 'PSNR vs fp32'];
   const body = rows.map((r) => [
     r.model,
     String(r.size),
@@ -291,6 +298,7 @@ export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
     r.ownMs.toFixed(1),
     r.ownRatio.toFixed(3),
     r.peakRssMb.toFixed(0),
+    r.psnrVsFp32 === undefined ? '-' : `${r.psnrVsFp32.toFixed(1)} dB`,
   ]);
   const decoders = rows.filter((r) => r.decodeMs);
   const main = grid(head, body);
@@ -326,6 +334,34 @@ async function benchInChild(spec: ModelBenchSpec): Promise<EngineBenchRow> {
   }
 }
 
+/**
+ * The model and its int8 copy side by side: the copy measured like any model (own process), and the PSNR
+ * of its picture against the fp32 one for the same seed (so the same starting noise), at the bench size.
+ */
+async function benchInt8(spec: ModelBenchSpec): Promise<EngineBenchRow[]> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-int8-'));
+  try {
+    const src = await modelDir(spec.model, scratch);
+    const out: EngineBenchRow[] = [];
+    for (const convs of [true, false]) {
+      const dst = path.join(scratch, convs ? 'int8' : 'int8-matmul');
+      await quantizeModel(src, dst, { convs });
+      const req = { prompt: 'a photo of a cat', width: spec.size, height: spec.size, seed: 42, steps: spec.steps, guidanceScale: spec.guidanceScale };
+      const images = [];
+      for (const dir of [src, dst]) {
+        const e = await DiffusionEngine.load(dir, { threads: spec.threads ?? os.availableParallelism(), graphCache: false, taesd: null });
+        images.push((await e.generate(req)).image);
+        await e.close();
+      }
+      const row = await benchInChild({ ...spec, model: dst, int8: false });
+      out.push({ ...row, model: `${spec.model} int8${convs ? '' : ' (MatMul only)'}`, psnrVsFp32: psnr(images[0]!, images[1]!) });
+    }
+    return out;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 function childArgs(spec: ModelBenchSpec): string[] {
   const args = ['--import', 'tsx', SELF, '--json', '--model', spec.model, '--size', String(spec.size), '--steps', String(spec.steps), '--cfg', String(spec.guidanceScale), '--runs', String(spec.runs)];
   if (spec.threads) args.push('--threads', String(spec.threads));
@@ -334,6 +370,7 @@ function childArgs(spec: ModelBenchSpec): string[] {
   if (spec.tiling === false) args.push('--no-tiling');
   if (spec.taesd) args.push('--taesd', spec.taesd);
   if (spec.decoders) args.push('--decoders');
+  if (spec.int8) args.push('--int8');
   return args;
 }
 
@@ -380,6 +417,7 @@ async function main(): Promise<void> {
       'no-tiling': { type: 'boolean', default: false },
       taesd: { type: 'string' },
       decoders: { type: 'boolean', default: false },
+      int8: { type: 'boolean', default: false },
       // Internal, between the parent and its child processes.
       scratch: { type: 'string' },
       'cold-load': { type: 'boolean', default: false },
@@ -420,7 +458,10 @@ async function main(): Promise<void> {
     return;
   }
   const rows: EngineBenchRow[] = [];
-  for (const spec of specs) rows.push(await benchInChild(spec));
+  for (const spec of specs) {
+    rows.push(await benchInChild(spec));
+    if (values.int8) rows.push(...(await benchInt8(spec)));
+  }
   console.log(formatEngineBench(rows));
 }
 

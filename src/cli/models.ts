@@ -1,8 +1,10 @@
 /** `mengtu models pull|list|rm`: fetch, inspect and delete diffusion models. */
 import type { Command } from 'commander';
 import { createBarReporter, createLogReporter, formatBytes } from '../engine/download/index.js';
-import { listModels, pullModel, removeModel, REGISTRY, type ModelDefaults } from '../engine/registry.js';
+import { listModels, pullModel, removeModel, REGISTRY, resolveModel, type ModelDefaults } from '../engine/registry.js';
 import { modelsDir } from '../engine/home.js';
+import { quantizeModel } from '../engine/quantize.js';
+import path from 'node:path';
 
 function describeDefaults(d: ModelDefaults | undefined): string {
   if (!d) return '-';
@@ -63,6 +65,26 @@ export function registerModelCommands(program: Command): void {
         rows.push([m.name, m.repo ?? '(built locally)', m.installed ? 'yes' : m.sizeBytes > 0 ? 'partial' : 'no', m.sizeBytes > 0 ? formatBytes(m.sizeBytes) : '-', describeDefaults(m.defaults)]);
       }
       process.stdout.write(table(rows));
+    });
+
+  models
+    .command('quantize')
+    .description('write an int8 copy of a model (UNet and text encoder weights; dynamic quantization with standard ONNX operators), usable as its own model')
+    .argument('<name|dir>', 'an installed model: registry name, owner/repo or directory')
+    .option('--out <name>', 'name of the copy under the models directory (default: <name>-int8)')
+    .option('--no-convs', 'quantize only MatMul/Gemm weights (Conv stays float: faster on CPUs where int8 convolution is slow)')
+    .option('--reduce-range', '7-bit weights, for AVX2 CPUs without VNNI (avoids int16 saturation)')
+    .action(async (name: string, o: { out?: string; convs: boolean; reduceRange?: boolean }) => {
+      const src = await resolveModel(name, { pull: false });
+      const outName = o.out ?? `${path.basename(src.name)}-int8`;
+      const dst = path.join(modelsDir(), outName);
+      process.stderr.write(`quantizing ${src.dir} → ${dst} …\n`);
+      const t0 = performance.now();
+      const report = await quantizeModel(src.dir, dst, { convs: o.convs, reduceRange: o.reduceRange === true, source: src.name });
+      for (const [part, r] of Object.entries(report.parts)) {
+        process.stdout.write(`${part}: ${r.quantized} weights to int8, ${formatBytes(r.floatBytes)} → ${formatBytes(r.int8Bytes)}\n`);
+      }
+      process.stdout.write(`${outName} ready in ${dst} (${((performance.now() - t0) / 1000).toFixed(1)} s); use it with --model ${outName}\n`);
     });
 
   models

@@ -132,6 +132,16 @@ async function isDir(p: string): Promise<boolean> {
   );
 }
 
+/** The registry entry an int8 copy was made from (its defaults apply), per `mengtu-quantized.json`. */
+async function quantizedFrom(dir: string): Promise<RegistryEntry | undefined> {
+  try {
+    const q = JSON.parse(await fs.readFile(path.join(dir, 'mengtu-quantized.json'), 'utf8')) as { source?: unknown };
+    return typeof q.source === 'string' ? findEntry(q.source) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function isFile(p: string): Promise<boolean> {
   return fs.stat(p).then(
     (s) => s.isFile(),
@@ -198,6 +208,13 @@ export async function resolveModel(nameOrPathOrRepo: string, opts: ResolveOption
     throw new EngineError(`${entry.name} is a latent decoder, not a text-to-image model: pull it and it is used for previews and with --vae taesd`);
   }
   const looksLikePath = !entry && (path.isAbsolute(nameOrPathOrRepo) || nameOrPathOrRepo.startsWith('.') || !REPO_RE.test(nameOrPathOrRepo));
+  // A bare name of a folder in the models directory: a copy made there, e.g. `mengtu models quantize` output.
+  const local = !entry && /^[\w.-]+$/.test(nameOrPathOrRepo) && !nameOrPathOrRepo.startsWith('.') ? path.join(modelsDir(env), nameOrPathOrRepo) : null;
+  if (local && !(await isDir(path.resolve(nameOrPathOrRepo))) && (await isModelDir(local))) {
+    const manifest = await readManifest(local);
+    const known = (manifest ? findEntry(manifest.repo) : undefined) ?? (await quantizedFrom(local));
+    return { name: nameOrPathOrRepo, dir: local, defaults: known?.defaults ?? (await inferDefaults(local, manifest?.repo ?? nameOrPathOrRepo)), kind: 'pipeline' };
+  }
   if (!entry && (looksLikePath || (await isModelDir(nameOrPathOrRepo)))) {
     const dir = path.resolve(nameOrPathOrRepo);
     const bare = !/[\\/]/.test(nameOrPathOrRepo);
