@@ -75,6 +75,19 @@ describe('TAESD in the engine', () => {
     assert.ok(max <= 0.51, `max difference ${max}`);
   });
 
+  it('an engine loaded with decoder taesd (MENGTU_VAE=taesd) uses it unless a request asks for the VAE', async () => {
+    const e = await loadEngine(model, { threads: 1, graphCache: false, taesd, decoder: 'taesd' });
+    try {
+      const req = { prompt: 'a bowl of fruit', width: 64, height: 48, seed: 4, steps: 2, guidanceScale: 0 };
+      const [byDefault, vae] = [await e.generate(req), await e.generate({ ...req, decoder: 'vae' })];
+      assert.equal(byDefault.decoder, 'taesd');
+      assert.equal(vae.decoder, 'vae');
+      assert.deepEqual(byDefault.image.data, (await engine.generate({ ...req, decoder: 'taesd' })).image.data);
+    } finally {
+      await e.close();
+    }
+  });
+
   it('previews every step but the last with TAESD at full size', async () => {
     const steps: StepInfo[] = [];
     await engine.generate({ prompt: 'x', width: 64, height: 64, seed: 1, steps: 3, guidanceScale: 0, previews: true, onStep: (s) => steps.push(s) });

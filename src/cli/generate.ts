@@ -20,6 +20,7 @@ interface GenerateOpts {
   sr: boolean;
   preLlm: boolean;
   threads?: string;
+  vae?: string;
 }
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -40,10 +41,11 @@ export function registerGenerateCommand(program: Command): void {
     .option('--height <px>', 'render height 256…1024 (default 512)')
     .option('--model <name>', 'model name, repo or directory (env MENGTU_MODEL; "tiny" needs no download)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--vae <decoder>', 'decoder for the final image: vae or taesd (env MENGTU_VAE)')
     .option('--no-sr', 'deliver the render size instead of 2× super-resolution')
     .option('--no-pre-llm', 'do not expand the prompt')
     .action(async (prompt: string, o: GenerateOpts) => {
-      const cfg = loadConfig({ engine: { model: o.model, threads: o.threads } }, process.env, { server: { logLevel: 'warn' } });
+      const cfg = loadConfig({ engine: { model: o.model, threads: o.threads, vae: o.vae } }, process.env, { server: { logLevel: 'warn' } });
       const log = createLogger(cfg);
       const request = parseCVProcessRequest({
         req_key: REQ_KEY_V21,
@@ -54,7 +56,7 @@ export function registerGenerateCommand(program: Command): void {
         use_sr: o.sr,
         use_pre_llm: o.preLlm,
       });
-      const host = new EngineHost({ model: cfg.engine.model, pull: true, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, log });
+      const host = new EngineHost({ model: cfg.engine.model, pull: true, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log });
       const bar = new cliProgress.SingleBar(
         { format: 'denoising [{bar}] {value}/{total} steps | {duration_formatted} elapsed | ETA {eta_formatted}', hideCursor: true },
         cliProgress.Presets.shades_classic,

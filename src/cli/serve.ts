@@ -13,13 +13,14 @@ export function registerServeCommand(program: Command): void {
     .option('--data-dir <dir>', 'keys, images and state (env MENGTU_DATA_DIR, default ./data)')
     .option('--model <name>', 'model name, hub repo or directory (env MENGTU_MODEL, default sd-turbo; "tiny" needs no download)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (env MENGTU_THREADS, default: all cores)')
+    .option('--vae <decoder>', 'decoder for final images: vae or taesd (env MENGTU_VAE, default vae)')
     .option('--no-pull', 'do not download the model when it is missing')
     .option('--no-auth', 'turn signature verification OFF (logs a warning; for local experiments only)')
     .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
-    .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; pull: boolean; auth: boolean }) => {
+    .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; vae?: string; pull: boolean; auth: boolean }) => {
       const cfg = loadConfig({
         server: { host: o.host, port: o.port, dataDir: o.dataDir },
-        engine: { model: o.model, threads: o.threads, pullOnStart: o.pull === false ? false : undefined },
+        engine: { model: o.model, threads: o.threads, vae: o.vae, pullOnStart: o.pull === false ? false : undefined },
         auth: { enabled: o.auth === false ? false : undefined },
       });
       const logger = createLogger(cfg);

@@ -15,6 +15,8 @@ export interface EngineHostOptions {
   pull: boolean;
   threads: number;
   executionProvider: 'cpu' | 'cuda';
+  /** Decoder for final images (MENGTU_VAE); default the model's VAE. */
+  decoder?: 'vae' | 'taesd';
   log: Logger;
 }
 
@@ -53,6 +55,7 @@ export class EngineHost {
         threads: this.opts.threads,
         executionProvider: this.opts.executionProvider,
         defaults: model.defaults,
+        ...(this.opts.decoder ? { decoder: this.opts.decoder } : {}),
       });
       log.info({ model: model.name, dir: model.dir, ms: Math.round(performance.now() - t0) }, 'engine ready');
       this.loaded = engine;

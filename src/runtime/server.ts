@@ -57,6 +57,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     pull: cfg.engine.pullOnStart,
     threads: cfg.engine.threads,
     executionProvider: cfg.engine.executionProvider,
+    decoder: cfg.engine.vae,
     log: logger,
   });
   const services = await createPipelineServices(cfg, logger, {
