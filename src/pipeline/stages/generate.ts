@@ -4,6 +4,8 @@ import type { StepInfo } from '../../engine/types.js';
 
 export interface GenerateStageOptions {
   onStep?: (requestId: string, info: StepInfo) => void;
+  /** Ask the engine for a decoded preview on each step's info (TAESD when installed, else the linear map). */
+  previews?: boolean;
   onTimings?: (t: { textEncoderMs: number; unetMs: number; vaeMs: number; totalMs: number }) => void;
 }
 
@@ -18,7 +20,7 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
         height: job.request.height,
         seed: job.seed,
         ...(job.scheduler ? { scheduler: job.scheduler } : {}),
-        ...(opts.onStep ? { onStep: (info: StepInfo) => opts.onStep!(job.requestId, info) } : {}),
+        ...(opts.onStep ? { onStep: (info: StepInfo) => opts.onStep!(job.requestId, info), ...(opts.previews ? { previews: true } : {}) } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
       job.image = out.image;
