@@ -47,12 +47,15 @@ async function selectBackend(backend: TfBackend): Promise<void> {
   backendName = backend;
 }
 
+/** nsfwjs 4.3's declaration files import '../core' without an extension, so under NodeNext its types are lost. */
+type WeightBundle = () => Promise<{ default: string }>;
+
 /** An in-memory IOHandler over the package's bundled model JSON and base64 weight shards. */
 async function bundledArtifacts(): Promise<tf.io.ModelArtifacts> {
   const json = (await MobileNetV2Model.modelJson()).default;
-  const shards = await Promise.all(MobileNetV2Model.weightBundles.map(async (load) => (await load()).default));
+  const shards = await Promise.all(MobileNetV2Model.weightBundles.map(async (load: WeightBundle) => (await load()).default));
   const byName = new Map<string, Uint8Array>();
-  MobileNetV2Model.weightBundles.forEach((_, i) => {
+  MobileNetV2Model.weightBundles.forEach((_: WeightBundle, i: number) => {
     byName.set(`group1-shard${i + 1}of${MobileNetV2Model.numOfWeightBundles}`, Buffer.from(shards[i]!, 'base64'));
   });
   const specs: tf.io.WeightsManifestEntry[] = [];
