@@ -58,6 +58,10 @@ export const GATEWAY_ERRORS = {
   },
   AccessDenied: { http: 403, codeN: 100013, message: 'User is not authorized to perform: %s on resource: %s.' },
   InternalError: { http: 500, codeN: 100014, message: 'Service has some internal Error. Pls Contact With Admin.' },
+  // [ours] HTTP framing problems answered before any route runs; Volcengine publishes no code for them.
+  InvalidRequest: { http: 400, codeN: 100400, message: 'The request could not be read: %s.' },
+  RequestTimeout: { http: 408, codeN: 100408, message: 'The request was not received in time.' },
+  RequestHeaderFieldsTooLarge: { http: 431, codeN: 100431, message: 'The request headers are too large.' },
 } as const;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;

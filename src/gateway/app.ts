@@ -4,6 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { DEFAULT_TIMEOUTS, framingOptions, installNotFound, type HttpTimeouts } from './framing.js';
 import { parseCVProcessRequest } from '../contract/cvprocess.js';
 import { CvError, GatewayError, type CvCode } from '../contract/errors.js';
 import { parseRawQuery } from '../contract/signature.js';
@@ -34,6 +35,8 @@ export interface AppOptions {
   service: string;
   maxSkewMs: number;
   bodyLimitBytes: number;
+  /** Request, header and keep-alive deadlines (default DEFAULT_TIMEOUTS). */
+  timeouts?: HttpTimeouts;
   limits: LimitConfig;
   /** Where limits are counted (Redis when scaled); default: this process's memory with `limits`. */
   limiter?: Limiter;
@@ -93,6 +96,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       disableRequestLogging: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url),
     }),
     return503OnClosing: true,
+    ...framingOptions(opts.timeouts ?? DEFAULT_TIMEOUTS, { service: opts.service, region: opts.region }),
   });
 
   // The signature covers the raw bytes, so bodies stay Buffers until after verification.
@@ -120,9 +124,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return sendError(reply, req, err, opts);
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: 'not found', path: req.url.split('?')[0], request_id: req.id }),
-  );
+  installNotFound(app, { service: opts.service, region: opts.region });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

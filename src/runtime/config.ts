@@ -72,6 +72,10 @@ export const CONFIG_SCHEMA = {
     dataDir: str('MENGTU_DATA_DIR', './data', 'keys file, task records, stored images, URL-signing secret', { flag: '--data-dir' }),
     logLevel: oneOf('MENGTU_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'log level'),
     bodyLimitBytes: int('MENGTU_BODY_LIMIT_BYTES', 1024 * 1024, 1024, MAX, 'larger request bodies get 413 / 50213'),
+    requestTimeoutMs: int('MENGTU_REQUEST_TIMEOUT_MS', 30_000, 0, MAX, 'the whole request (headers and body) must arrive within this, else 408 and the connection closes (a body trickled at 1 byte/s is cut); `0` = no limit. The answer may take longer'),
+    headersTimeoutMs: int('MENGTU_HEADERS_TIMEOUT_MS', 10_000, 1, MAX, 'the request headers must arrive within this, else 408'),
+    keepAliveTimeoutMs: int('MENGTU_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, MAX, 'an idle keep-alive connection is closed after this'),
+    cpuPoolSize: int('MENGTU_CPU_POOL_SIZE', 0, 0, 256, 'worker threads for CPU-heavy stages (typography drawing, image risk), so they never hold the event loop', { defaultDoc: 'cores − 1, at least 1' }),
   },
   auth: {
     enabled: bool('MENGTU_AUTH', true, 'signature verification; turning it off logs a warning at start', { flag: '--no-auth' }),
@@ -187,7 +191,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const cfg = out as Config;
   return {
     ...cfg,
-    server: { ...cfg.server, dataDir: path.resolve(cfg.server.dataDir) },
+    server: { ...cfg.server, dataDir: path.resolve(cfg.server.dataDir), cpuPoolSize: cfg.server.cpuPoolSize || Math.max(1, os.availableParallelism() - 1) },
     engine: { ...cfg.engine, threads: cfg.engine.threads || os.availableParallelism() },
   };
 }

@@ -104,6 +104,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     service: cfg.auth.service,
     maxSkewMs: cfg.auth.maxSkewSeconds * 1000,
     bodyLimitBytes: cfg.server.bodyLimitBytes,
+    timeouts: { requestTimeoutMs: cfg.server.requestTimeoutMs, headersTimeoutMs: cfg.server.headersTimeoutMs, keepAliveTimeoutMs: cfg.server.keepAliveTimeoutMs },
     limits: limitConfig,
     limiter,
     ...(opts.now ? { now: opts.now } : {}),
