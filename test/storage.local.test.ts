@@ -1,9 +1,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, mkdirSync, symlinkSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, symlinkSync, writeFileSync, existsSync, readdirSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalImageStore, imageKey, isSafeKey, startSweeper, InvalidKeyError } from '../src/storage/index.js';
+import { TEMP_GRACE_MS } from '../src/storage/local.js';
 
 const png = (n: number): Buffer => Buffer.from(`\x89PNG fake image ${n}`);
 
@@ -94,6 +95,27 @@ describe('local image store', () => {
     symlinkSync(outside, path.join(root, 'images', '.meta', 'escape'));
     assert.equal(await store.get('escape/secret.png'), null);
     assert.ok(await store.get('2025/01/01/ok-0.png'));
+  });
+
+  it('sweeps half-written temp files a killed writer left (only stale ones), also at the sweeper start', async () => {
+    const root = path.join(dir, 'tmpsweep');
+    const store = LocalImageStore.inDataDir(root, { subdir: 'tasks' });
+    await store.put('1.png', png(3), { contentType: 'image/png', expiresAt: new Date(Date.now() + 60_000) });
+    const tasks = path.join(root, 'tasks');
+    const stale = path.join(tasks, '2.png.0a1b2c.tmp');
+    const fresh = path.join(tasks, '3.png.0d1e2f.tmp');
+    writeFileSync(stale, 'half');
+    writeFileSync(fresh, 'being written');
+    const old = new Date(Date.now() - TEMP_GRACE_MS - 60_000);
+    utimesSync(stale, old, old);
+    let swept = -1;
+    const stop = startSweeper(store, 60_000, { onSwept: (n) => (swept = n) });
+    for (let i = 0; i < 100 && swept < 0; i++) await new Promise((r) => setTimeout(r, 20));
+    stop();
+    assert.equal(swept, 1, 'the first sweep runs at start');
+    assert.ok(!existsSync(stale), 'stale temp file removed');
+    assert.ok(existsSync(fresh), 'a temp file someone may be writing stays');
+    assert.ok((await store.get('1.png')) !== null, 'finished files stay');
   });
 
   it('the sweeper runs on an unref timer and stops', async () => {

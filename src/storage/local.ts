@@ -4,7 +4,7 @@
  * reader never sees half an image. Every path is resolved under the root and checked after symlinks.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, realpath, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { assertSafeKey, isSafeKey } from './keys.js';
 import type { ImageStore, PutOptions, StoredImage } from './types.js';
@@ -15,6 +15,8 @@ interface Sidecar {
 }
 
 const META_DIR = '.meta';
+/** Temp files older than this are leftovers of a killed writer. */
+export const TEMP_GRACE_MS = 10 * 60_000;
 
 export interface LocalStoreOptions {
   /** Clock for expiry checks in get(); defaults to Date.now. */
@@ -146,6 +148,35 @@ export class LocalImageStore implements ImageStore {
       }
     };
     await walk(metaRoot, []);
+    return removed + (await this.sweepTemp(now));
+  }
+
+  /**
+   * Removes half-written temp files (a process killed between write and rename leaves them). Only those
+   * older than TEMP_GRACE_MS: another process sharing the folder may be writing one right now.
+   */
+  private async sweepTemp(now: Date): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.isFile() && e.name.endsWith('.tmp')) {
+          const st = await stat(p).catch(() => null);
+          if (st && now.getTime() - st.mtimeMs > TEMP_GRACE_MS) {
+            await rm(p, { force: true });
+            removed++;
+          }
+        }
+      }
+    };
+    await walk(this.root);
     return removed;
   }
 }

@@ -1,4 +1,4 @@
-/** Periodically deletes expired images. The timer is unref'd: it never keeps the process alive. */
+/** Deletes expired images (and stale temp files) at start and periodically. The timer is unref'd: it never keeps the process alive. */
 import type { ImageStore } from './types.js';
 
 export interface SweeperOptions {
@@ -22,6 +22,8 @@ export function startSweeper(store: Pick<ImageStore, 'sweep'>, intervalMs: numbe
       running = false;
     }
   };
+  // Once at start too: leftovers of a killed process (expired files, half-written temp files) go at once.
+  void tick();
   const timer = setInterval(() => void tick(), intervalMs);
   timer.unref();
   return () => clearInterval(timer);
