@@ -72,7 +72,7 @@ let base: string;
 before(async () => {
   // The gateway is under test, not the pictures: cheap SR, no classifier, a small per-key cap so most valid
   // requests are answered 50430 at once instead of waiting for the engine.
-  server = await startTestServer({ srMode: 'lanczos', imageRisk: false, concurrency: 3, maxQueue: 4 });
+  server = await startTestServer({ sr: { mode: 'lanczos' }, safety: { imageRisk: false }, limits: { concurrency: 3 }, engine: { maxQueue: 4 } });
   base = server.url;
 });
 after(async () => server?.close());
