@@ -126,28 +126,16 @@ export class LocalImageStore implements ImageStore {
   }
 
   async sweep(now: Date): Promise<number> {
-    const metaRoot = path.join(this.root, META_DIR);
     let removed = 0;
-    const walk = async (dir: string, prefix: string[]): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (e.isDirectory()) await walk(path.join(dir, e.name), [...prefix, e.name]);
-        else if (e.isFile() && e.name.endsWith('.json')) {
-          const key = [...prefix, e.name.slice(0, -'.json'.length)].join('/');
-          if (!isSafeKey(key)) continue;
-          const meta = await this.readSidecar(key);
-          if (meta && new Date(meta.expiresAt).getTime() > now.getTime()) continue;
-          await this.delete(key);
-          removed++;
-        }
-      }
-    };
-    await walk(metaRoot, []);
+    for await (const { rel } of filesUnder(path.join(this.root, META_DIR))) {
+      if (!rel.endsWith('.json')) continue;
+      const key = rel.slice(0, -'.json'.length);
+      if (!isSafeKey(key)) continue;
+      const meta = await this.readSidecar(key);
+      if (meta && new Date(meta.expiresAt).getTime() > now.getTime()) continue;
+      await this.delete(key);
+      removed++;
+    }
     return removed + (await this.sweepTemp(now));
   }
 
@@ -157,26 +145,29 @@ export class LocalImageStore implements ImageStore {
    */
   private async sweepTemp(now: Date): Promise<number> {
     let removed = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
+    for await (const { abs } of filesUnder(this.root)) {
+      if (!abs.endsWith('.tmp')) continue;
+      const st = await stat(abs).catch(() => null);
+      if (st && now.getTime() - st.mtimeMs > TEMP_GRACE_MS) {
+        await rm(abs, { force: true });
+        removed++;
       }
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && e.name.endsWith('.tmp')) {
-          const st = await stat(p).catch(() => null);
-          if (st && now.getTime() - st.mtimeMs > TEMP_GRACE_MS) {
-            await rm(p, { force: true });
-            removed++;
-          }
-        }
-      }
-    };
-    await walk(this.root);
+    }
     return removed;
+  }
+}
+
+/** Every regular file below `dir` (absolute path, and relative with '/'); a missing folder has none. */
+async function* filesUnder(dir: string, prefix: string[] = []): AsyncGenerator<{ abs: string; rel: string }> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const abs = path.join(dir, e.name);
+    if (e.isDirectory()) yield* filesUnder(abs, [...prefix, e.name]);
+    else if (e.isFile()) yield { abs, rel: [...prefix, e.name].join('/') };
   }
 }
