@@ -57,3 +57,48 @@ test('generate refuses bad input with the contract message', async () => {
     return true;
   });
 });
+
+test('generate honours steps, guidance, scheduler, negative prompt, count and the watermark options', async () => {
+  const home = await testHome();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-cli-'));
+  const args = ['generate', 'a lighthouse at dusk', '-o', path.join(dir, 'out.png'), '--model', 'tiny', '--seed', '7', '--no-sr', '--width', '256', '--height', '256'];
+  const extra = ['--steps', '2', '--guidance', '3.5', '--scheduler', 'ddim', '--negative', 'blurry', '-n', '2', '--logo', '--logo-position', 'tl', '--logo-language', 'en', '--logo-opacity', '1'];
+  const { stdout } = await mengtu([...args, ...extra], { MENGTU_HOME: home });
+  assert.match(stdout, /out-1\.png: 256x256, seed 7, 2 steps, guidance 3\.5, ddim/);
+  assert.match(stdout, /out-2\.png: 256x256, seed 8, 2 steps, guidance 3\.5, ddim/);
+  assert.match(stdout, /watermark \d+ms/);
+  const [a, b] = await Promise.all([readFile(path.join(dir, 'out-1.png')), readFile(path.join(dir, 'out-2.png'))]);
+  assert.notDeepEqual(a, b, 'consecutive seeds give different pictures');
+  // The mark is drawn top-left at full opacity: that corner differs from the same render without it.
+  const plain = path.join(dir, 'plain.png');
+  await mengtu([...args.slice(0, 3), plain, ...args.slice(4), '--steps', '2', '--guidance', '3.5', '--scheduler', 'ddim', '--negative', 'blurry'], { MENGTU_HOME: home });
+  const corner = async (f: string): Promise<Buffer> => sharp(f).extract({ left: 0, top: 0, width: 128, height: 40 }).raw().toBuffer();
+  const bottom = async (f: string): Promise<Buffer> => sharp(f).extract({ left: 0, top: 200, width: 256, height: 56 }).raw().toBuffer();
+  assert.notDeepEqual(await corner(path.join(dir, 'out-1.png')), await corner(plain));
+  assert.deepEqual(await bottom(path.join(dir, 'out-1.png')), await bottom(plain), 'only the top-left corner carries the mark');
+  await assert.rejects(mengtu([...args, '--steps', '99']), /50200 Invalid Param: steps must be in \[1, 50\]/);
+  await assert.rejects(mengtu([...args, '--scheduler', 'plms']), /expected one of euler, euler_a, ddim, lcm/);
+});
+
+test('generate --help shows the new options and each model\'s defaults', async () => {
+  const help = (await mengtu(['generate', '--help'])).stdout;
+  for (const opt of ['--steps', '--guidance', '--negative', '--scheduler', '--count', '--logo-position', '--logo-language', '--logo-opacity', '--logo-text']) {
+    assert.match(help, new RegExp(opt));
+  }
+  assert.match(help, /sd-turbo\s+1 steps\s+guidance 0\s+euler/);
+  assert.match(help, /sd15\s+20 steps\s+guidance 7\.5\s+euler_a/);
+});
+
+test('layout prints a readable summary with the words that decided each attribute', async () => {
+  const { stdout } = await mengtu(['layout', '一张海报，顶部用金色书法写着“新年快乐”，右侧竖排“万事如意”', '--width', '768', '--height', '512']);
+  assert.match(stdout, /1\/2  “新年快乐”/);
+  assert.match(stdout, /position\s+top center\s+from “顶部”/);
+  assert.match(stdout, /colour\s+#[0-9a-f]{6} 金色\s+from “金色”/);
+  assert.match(stdout, /style\s+brush\s+from “书法”/);
+  assert.match(stdout, /size\s+large \(\d+ px\)\s+default: the first block is large/);
+  assert.match(stdout, /2\/2  “万事如意”/);
+  assert.match(stdout, /direction vertical \(竖排\)\s+from “竖排”/);
+  assert.match(stdout, /position\s+middle right\s+from “右侧”/);
+  const json = JSON.parse((await mengtu(['layout', '顶部写着“新年快乐”', '--json'])).stdout) as { blocks: Array<{ cues: { position: string[] } }> };
+  assert.deepEqual(json.blocks[0]!.cues.position, ['顶部']);
+});

@@ -159,7 +159,7 @@ describe('layout geometry', () => {
 });
 
 describe('mengtu layout (CLI)', () => {
-  it('prints the plan with laid-out boxes as JSON', async () => {
+  it('prints the plan with laid-out boxes as JSON (--json)', async () => {
     const { Command } = await import('commander');
     const { registerLayoutCommand } = await import('../src/cli/layout.js');
     const program = new Command().exitOverride();
@@ -171,7 +171,7 @@ describe('mengtu layout (CLI)', () => {
       return true;
     }) as typeof process.stdout.write;
     try {
-      await program.parseAsync(['node', 'mengtu', 'layout', '顶部写着“新年快乐”，底部写着"Happy New Year"', '--width', '768', '--height', '512']);
+      await program.parseAsync(['node', 'mengtu', 'layout', '顶部写着“新年快乐”，底部写着"Happy New Year"', '--width', '768', '--height', '512', '--json']);
     } finally {
       process.stdout.write = write;
     }

@@ -1,103 +1,113 @@
-/** `mengtu generate "<prompt>" -o out.png`: the whole pipeline in-process, no server. */
-import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
-import { parseCVProcessRequest, REQ_KEY_V21 } from '../contract/cvprocess.js';
-import { CvError } from '../contract/errors.js';
-import { newRequestId } from '../gateway/envelope.js';
-import { loadConfig } from '../runtime/config.js';
-import { EngineHost } from '../runtime/engine-host.js';
-import { Generator } from '../runtime/generator.js';
-import { createPipelineServices } from '../runtime/services.js';
-import { createLogger } from '../runtime/server.js';
+/**
+ * `mengtu generate "<prompt>" -o out.png`: the whole pipeline in-process, no server. The heavy modules (engine,
+ * pipeline, runtime) are imported inside the action, so `mengtu --help` loads none of them.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import path from 'node:path';
+import { LIMITS, SCHEDULERS } from '../contract/cvprocess.js';
+import { REGISTRY } from '../engine/registry.js';
 
 interface GenerateOpts {
   output: string;
-  seed?: string;
-  width?: string;
-  height?: string;
+  seed?: number;
+  width?: number;
+  height?: number;
   model?: string;
+  steps?: number;
+  guidance?: number;
+  negative?: string;
+  scheduler?: string;
+  count: number;
   sr: boolean;
   preLlm: boolean;
   threads?: string;
   vae?: string;
+  logo?: boolean;
+  logoPosition?: number;
+  logoLanguage?: number;
+  logoOpacity?: number;
+  logoText?: string;
 }
 
-function int(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
+// Only the type is checked here; ranges are the contract's (one place, the same messages as the API).
+function intArg(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n)) throw new CvError(50204, `Invalid Param Type: ${name} must be an integer`);
+  if (v.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
   return n;
+}
+
+function numArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
+function countArg(v: string): number {
+  const n = intArg(v);
+  if (n < 1 || n > 16) throw new InvalidArgumentError('expected 1…16');
+  return n;
+}
+
+/** Corner names as the contract numbers them (0 bottom-right, 1 bottom-left, 2 top-left, 3 top-right). */
+const POSITIONS: Record<string, number> = { 'bottom-right': 0, br: 0, 'bottom-left': 1, bl: 1, 'top-left': 2, tl: 2, 'top-right': 3, tr: 3 };
+
+function positionArg(v: string): number {
+  if (v in POSITIONS) return POSITIONS[v]!;
+  return intArg(v);
+}
+
+function languageArg(v: string): number {
+  if (v === 'zh' || v === '0') return 0;
+  if (v === 'en' || v === '1') return 1;
+  throw new InvalidArgumentError('expected zh or en');
+}
+
+/** The registry's per-model defaults, for --help: what a request gets when it sets nothing. */
+function defaultsTable(): string {
+  const rows = REGISTRY.map((e) => `  ${e.name.padEnd(20)} ${String(e.defaults.steps).padStart(2)} steps  guidance ${String(e.defaults.guidanceScale).padEnd(4)} ${e.defaults.scheduler ?? 'auto'}`);
+  return `\nModel defaults (used when --steps/--guidance/--scheduler are not given):\n${rows.join('\n')}\n`;
+}
+
+/** out.png → out.png for one image, out-1.png … out-N.png for several. */
+export function outputPaths(output: string, count: number): string[] {
+  if (count === 1) return [output];
+  const ext = path.extname(output) || '.png';
+  const stem = output.slice(0, output.length - path.extname(output).length);
+  return Array.from({ length: count }, (_, i) => `${stem}-${i + 1}${ext}`);
 }
 
 export function registerGenerateCommand(program: Command): void {
   program
     .command('generate')
-    .description('generate one image in-process (no server needed)')
+    .description('generate images in-process (no server needed)')
     .argument('<prompt>', 'the prompt; quoted text inside it is rendered as typography')
-    .requiredOption('-o, --output <file>', 'PNG file to write')
-    .option('--seed <n>', 'seed, -1 = random (default -1)')
-    .option('--width <px>', 'render width 256…1024 (default 512)')
-    .option('--height <px>', 'render height 256…1024 (default 512)')
-    .option('--model <name>', 'model name, repo or directory (env MENGTU_MODEL; "tiny" needs no download)')
+    .requiredOption('-o, --output <file>', 'PNG file to write (with -n N: FILE-1.png … FILE-N.png)')
+    .option('--seed <n>', 'seed, -1 = random; with -n, image i uses seed+i-1 (default -1)', intArg)
+    .option('--width <px>', `render width ${LIMITS.sizeMin}…${LIMITS.sizeMax} (default 512)`, intArg)
+    .option('--height <px>', `render height ${LIMITS.sizeMin}…${LIMITS.sizeMax} (default 512)`, intArg)
+    .option('--steps <n>', `denoising steps 1…${LIMITS.stepsMax} (default: the model's, below)`, intArg)
+    .option('--guidance <x>', `classifier-free guidance scale 0…${LIMITS.guidanceMax} (default: the model's)`, numArg)
+    .option('--negative <text>', 'negative prompt: what the picture should not show')
+    .option('--scheduler <name>', `sampler: ${SCHEDULERS.join(', ')} (default: the model's)`, (v: string) => {
+      if (!(SCHEDULERS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${SCHEDULERS.join(', ')}`);
+      return v;
+    })
+    .option('-n, --count <n>', 'how many images (1…16)', countArg, 1)
+    .option('--model <name>', 'model name, repo or directory (env MENGTU_MODEL, default sd-turbo; "tiny" needs no download)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
     .option('--vae <decoder>', 'decoder for the final image: vae or taesd (env MENGTU_VAE)')
     .option('--no-sr', 'deliver the render size instead of 2× super-resolution')
     .option('--no-pre-llm', 'do not expand the prompt')
+    .option('--logo', 'draw the visible "AI生成" / "Generated by AI" mark')
+    .option('--logo-position <pos>', 'mark corner: bottom-right|bottom-left|top-left|top-right (or br bl tl tr, 0…3; default bottom-right)', positionArg)
+    .option('--logo-language <lang>', 'mark language: zh ("AI生成") or en ("Generated by AI") (default zh)', languageArg)
+    .option('--logo-opacity <x>', 'mark opacity 0…1 (default 0.3)', numArg)
+    .option('--logo-text <text>', `extra line drawn with the mark (≤ ${LIMITS.logoTextMaxChars} characters)`)
+    .addHelpText('after', defaultsTable)
     .action(async (prompt: string, o: GenerateOpts) => {
-      const cfg = loadConfig({ engine: { model: o.model, threads: o.threads, vae: o.vae } }, process.env, { server: { logLevel: 'warn' } });
-      const log = createLogger(cfg);
-      const request = parseCVProcessRequest({
-        req_key: REQ_KEY_V21,
-        prompt,
-        seed: int('seed', o.seed),
-        width: int('width', o.width),
-        height: int('height', o.height),
-        use_sr: o.sr,
-        use_pre_llm: o.preLlm,
-      });
-      const host = new EngineHost({ model: cfg.engine.model, pull: true, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log });
-      const bar = new cliProgress.SingleBar(
-        { format: 'denoising [{bar}] {value}/{total} steps | {duration_formatted} elapsed | ETA {eta_formatted}', hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      );
-      let started = false;
-      const services = await createPipelineServices(cfg, log, {
-        hosting: false,
-        generate: {
-          onStep: (_id, info) => {
-            if (!started) {
-              bar.start(info.totalSteps, 0);
-              started = true;
-            }
-            bar.update(info.step);
-          },
-        },
-      });
-      const generator = new Generator({
-        host,
-        stages: services.stages,
-        workers: 1,
-        maxQueue: 1,
-        log,
-        srUpscaler: () => services.deps.sr.method,
-        deliver: async () => ({ base64: [], urls: null }),
-      });
-      try {
-        await host.load();
-        const { job } = await generator.submit(request, { requestId: newRequestId(), accessKey: 'cli' });
-        if (started) bar.stop();
-        const png = job.encoded[0];
-        if (!png) throw new Error('the pipeline produced no image');
-        await writeFile(o.output, png);
-        process.stdout.write(
-          `${o.output}: ${job.outputWidth}x${job.outputHeight}, seed ${job.seed}, ${job.steps} steps, ` +
-            `${Object.entries(job.stageMs).map(([k, v]) => `${k} ${Math.round(v)}ms`).join(', ')}\n`,
-        );
-      } finally {
-        if (started) bar.stop();
-        await host.close();
-        await services.close();
-      }
+      const { runGenerate } = await import('./generate-run.js');
+      await runGenerate(prompt, o);
     });
 }
+
+export type { GenerateOpts };

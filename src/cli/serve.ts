@@ -1,8 +1,5 @@
 /** `mengtu serve`: the HTTP server, with graceful shutdown on SIGTERM/SIGINT. */
-import closeWithGrace from 'close-with-grace';
 import type { Command } from 'commander';
-import { loadConfig } from '../runtime/config.js';
-import { createLogger, startServer } from '../runtime/server.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -18,6 +15,12 @@ export function registerServeCommand(program: Command): void {
     .option('--no-auth', 'turn signature verification OFF (logs a warning; for local experiments only)')
     .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
     .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; vae?: string; pull: boolean; auth: boolean }) => {
+      // The server's modules load only when it starts, so `mengtu --help` stays fast.
+      const [{ default: closeWithGrace }, { loadConfig }, { createLogger, startServer }] = await Promise.all([
+        import('close-with-grace'),
+        import('../runtime/config.js'),
+        import('../runtime/server.js'),
+      ]);
       const cfg = loadConfig({
         server: { host: o.host, port: o.port, dataDir: o.dataDir },
         engine: { model: o.model, threads: o.threads, vae: o.vae, pullOnStart: o.pull === false ? false : undefined },

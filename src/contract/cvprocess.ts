@@ -23,7 +23,15 @@ export const LIMITS = {
   sizeMax: 1024,
   seedMax: 4294967295,
   logoTextMaxChars: 50,
+  /** mengtu extensions (absent from the cloud API): bounds that keep one request's cost sane. */
+  stepsMax: 50,
+  guidanceMax: 30,
+  negativeMaxChars: 1000,
 } as const;
+
+/** Samplers a request may name (mengtu extension `scheduler`); the engine's SchedulerName. */
+export const SCHEDULERS = ['euler', 'euler_a', 'ddim', 'lcm'] as const;
+export type SchedulerChoice = (typeof SCHEDULERS)[number];
 
 export interface LogoInfo {
   add_logo: boolean;
@@ -46,6 +54,14 @@ export interface CVProcessRequest {
   use_sr: boolean;
   return_url: boolean;
   logo_info: LogoInfo | null;
+  /**
+   * mengtu extensions, null (or absent) unless the caller sets them (official clients never do): the model's
+   * own defaults apply otherwise.
+   */
+  negative_prompt?: string | null;
+  steps?: number | null;
+  guidance_scale?: number | null;
+  scheduler?: SchedulerChoice | null;
 }
 
 export const LOGO_DEFAULTS: LogoInfo = {
@@ -98,6 +114,11 @@ export const V21_FIELDS = {
   use_sr: { type: 'boolean', default: true },
   return_url: { type: 'boolean', default: false },
   logo_info: { type: 'object', fields: LOGO_INFO_FIELDS },
+  // mengtu extensions (the cloud API has none; official clients never send them): null = the model's default.
+  negative_prompt: { type: 'string', maxChars: LIMITS.negativeMaxChars, text: true, emptyAsAbsent: true },
+  steps: { type: 'integer', min: 1, max: LIMITS.stepsMax },
+  guidance_scale: { type: 'number', min: 0, max: LIMITS.guidanceMax },
+  scheduler: { type: 'string', oneOf: SCHEDULERS },
 } as const satisfies Fields;
 
 /** Validates the body of a CVProcess (or CVSync2AsyncSubmitTask) call; throws CvError with the contract code. */

@@ -8,7 +8,6 @@ import { EngineError } from '../contract/errors.js';
 import { modelsDir } from './home.js';
 import { createLogReporter, pullRepo, readManifest, type ProgressFn, type PullOptions } from './download/index.js';
 import type { SchedulerName } from './types.js';
-import { ensureTinyModel } from './tiny/index.js';
 
 export interface ModelDefaults {
   steps: number;
@@ -176,6 +175,8 @@ export async function pullModel(
   if (entry && !entry.repo) {
     // Built, not downloaded.
     opts.log?.(`building ${entry.name} locally`);
+    // Imported here: the ONNX graph builder is heavy and only the tiny model needs it (keeps `--help` fast).
+    const { ensureTinyModel } = await import('./tiny/index.js');
     const dir = await ensureTinyModel(env);
     return { name: entry.name, dir, defaults: entry.defaults ?? GENERIC_DEFAULTS, kind: 'pipeline' };
   }

@@ -83,8 +83,12 @@ export function findStyles(text: string): Hit<TextStyle>[] {
 const ZH_VERTICAL_V = ZH_VERTICAL.map((w) => [w, true] as const);
 const EN_VERTICAL_V = EN_VERTICAL.map((w) => [w, true] as const);
 
+export function findVertical(text: string): Hit<boolean>[] {
+  return findWords<boolean>(text, ZH_VERTICAL_V, EN_VERTICAL_V);
+}
+
 export function hasVertical(text: string): boolean {
-  return findWords<boolean>(text, ZH_VERTICAL_V, EN_VERTICAL_V).length > 0;
+  return findVertical(text).length > 0;
 }
 
 const NONE: ReadonlyArray<readonly [string, string]> = [];

@@ -1,5 +1,5 @@
 /** Prompt → TextPlan: which quoted text to draw, where, how big, in what colour and style. */
-import { findColors, findPosition, findSizes, findStyles, hasVertical, mergePosition, type Hit } from './attributes.js';
+import { findColors, findPosition, findSizes, findStyles, findVertical, mergePosition, type Hit } from './attributes.js';
 import { buildModelPrompt } from './model-prompt.js';
 import { findQuotedSpans, type QuotedSpan } from './spans.js';
 import type { FaceId, HPos, TextBlock, TextColor, TextPlan, TextSize, TextStyle, VPos } from './types.js';
@@ -52,16 +52,17 @@ function nearest<T>(prompt: string, ctx: SpanContext, find: Pick<T>): Hit<T> | u
   return earlier[earlier.length - 1];
 }
 
-function positionOf(prompt: string, ctx: SpanContext): { v?: VPos; h?: HPos } {
+function positionOf(prompt: string, ctx: SpanContext): { v?: VPos; h?: HPos; words: string[] } {
   for (const [seg, nearestLast] of [
     [ctx.pre, true],
     [ctx.tail, false],
     [ctx.earlier, true],
   ] as const) {
-    const p = mergePosition(findPosition(prompt.slice(...seg)), nearestLast);
-    if (p.v || p.h) return p;
+    const hits = findPosition(prompt.slice(...seg));
+    const p = mergePosition(hits, nearestLast);
+    if (p.v || p.h) return { ...p, words: hits.map((h) => h.word) };
   }
-  return {};
+  return { words: [] };
 }
 
 function colorOf(prompt: string, ctx: SpanContext): TextColor {
@@ -75,12 +76,12 @@ function colorOf(prompt: string, ctx: SpanContext): TextColor {
   return { name: 'auto', hex: '#ffffff' };
 }
 
-function stylesOf(prompt: string, ctx: SpanContext): TextStyle[] {
+function stylesOf(prompt: string, ctx: SpanContext): { styles: TextStyle[]; words: string[] } {
   for (const seg of [ctx.pre, ctx.tail, ctx.earlier]) {
     const hits = findStyles(prompt.slice(...seg));
-    if (hits.length) return [...new Set(hits.map((h) => h.value))];
+    if (hits.length) return { styles: [...new Set(hits.map((h) => h.value))], words: hits.map((h) => h.word) };
   }
-  return [];
+  return { styles: [], words: [] };
 }
 
 const EFFECTS: ReadonlySet<TextStyle> = new Set(['neon', 'outline', '3d']);
@@ -124,8 +125,11 @@ export function parseTextPlan(prompt: string): TextPlan {
     // Unplaced blocks start at the top centre and later ones stack under the block before them.
     const v: VPos = pos.v ?? (pos.h ? 'middle' : (prev?.position.v ?? 'top'));
     const h: HPos = pos.h ?? (pos.v ? 'center' : (prev?.position.h ?? 'center'));
-    const size: TextSize = nearest(prompt, ctx, findSizes)?.value ?? (blocks.length === 0 ? 'large' : 'medium');
-    const style = stylesOf(prompt, ctx);
+    const sizeHit = nearest(prompt, ctx, findSizes);
+    const size: TextSize = sizeHit?.value ?? (blocks.length === 0 ? 'large' : 'medium');
+    const { styles: style, words: styleWords } = stylesOf(prompt, ctx);
+    const color = colorOf(prompt, ctx);
+    const verticalWords = lang === 'zh' ? [ctx.pre, ctx.tail].flatMap((seg) => findVertical(prompt.slice(...seg)).map((h) => h.word)) : [];
     const text = s.text.trim().replace(/[ \t]*\n[ \t]*/g, '\n');
     blocks.push({
       text,
@@ -133,12 +137,19 @@ export function parseTextPlan(prompt: string): TextPlan {
       position: { v, h },
       positionExplicit: explicit,
       size,
-      color: colorOf(prompt, ctx),
+      color,
       style,
       font: faceFor(style, lang, size),
-      vertical: lang === 'zh' && [ctx.pre, ctx.tail].some((seg) => hasVertical(prompt.slice(...seg))),
+      vertical: verticalWords.length > 0,
       lang,
       span: [s.start, s.end],
+      cues: {
+        position: pos.words,
+        size: sizeHit ? [sizeHit.word] : [],
+        color: color.name === 'auto' ? [] : [color.name],
+        style: styleWords,
+        vertical: verticalWords,
+      },
     });
   });
   const { modelPrompt, negativePrompt } = buildModelPrompt(prompt, blocks, ctxs);

@@ -44,6 +44,16 @@ export interface TextBlock {
   lang: 'zh' | 'en';
   /** Where the quote sat in the prompt: [start, end) of the whole span including quote marks. */
   span: [number, number];
+  /** The prompt's words that decided each attribute (empty = defaulted); for explaining a plan to people. */
+  cues?: BlockCues;
+}
+
+export interface BlockCues {
+  position: string[];
+  size: string[];
+  color: string[];
+  style: string[];
+  vertical: string[];
 }
 
 export interface TextPlan {

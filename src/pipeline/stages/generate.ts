@@ -20,6 +20,8 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
         height: job.request.height,
         seed: job.seed,
         ...(job.scheduler ? { scheduler: job.scheduler } : {}),
+        ...(job.request.steps != null ? { steps: job.request.steps } : {}),
+        ...(job.request.guidance_scale != null ? { guidanceScale: job.request.guidance_scale } : {}),
         ...(opts.onStep ? { onStep: (info: StepInfo) => opts.onStep!(job.requestId, info), ...(opts.previews ? { previews: true } : {}) } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });

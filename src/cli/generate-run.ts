@@ -1,0 +1,88 @@
+/** The body of `mengtu generate`, loaded only when the command runs (it pulls in the engine and pipeline). */
+import cliProgress from 'cli-progress';
+import { writeFile } from 'node:fs/promises';
+import { parseCVProcessRequest, REQ_KEY_V21 } from '../contract/cvprocess.js';
+import { newRequestId } from '../gateway/envelope.js';
+import { loadConfig } from '../runtime/config.js';
+import { EngineHost } from '../runtime/engine-host.js';
+import { Generator } from '../runtime/generator.js';
+import { createPipelineServices } from '../runtime/services.js';
+import { createLogger } from '../runtime/server.js';
+import { outputPaths, type GenerateOpts } from './generate.js';
+
+/** The request body the options describe (the same fields a CVProcess caller would send). */
+export function requestBody(prompt: string, o: GenerateOpts, seed: number | undefined): Record<string, unknown> {
+  const wantsLogo = o.logo === true || [o.logoPosition, o.logoLanguage, o.logoOpacity, o.logoText].some((v) => v !== undefined);
+  return {
+    req_key: REQ_KEY_V21,
+    prompt,
+    seed,
+    width: o.width,
+    height: o.height,
+    use_sr: o.sr,
+    use_pre_llm: o.preLlm,
+    negative_prompt: o.negative,
+    steps: o.steps,
+    guidance_scale: o.guidance,
+    scheduler: o.scheduler,
+    logo_info: wantsLogo
+      ? { add_logo: true, position: o.logoPosition, language: o.logoLanguage, opacity: o.logoOpacity, logo_text_content: o.logoText }
+      : undefined,
+  };
+}
+
+export async function runGenerate(prompt: string, o: GenerateOpts): Promise<void> {
+  const cfg = loadConfig({ engine: { model: o.model, threads: o.threads, vae: o.vae } }, process.env, { server: { logLevel: 'warn' } });
+  const log = createLogger(cfg);
+  const files = outputPaths(o.output, o.count);
+  // Several images: consecutive seeds from a given one, else each its own random seed.
+  const requests = files.map((_, i) => parseCVProcessRequest(requestBody(prompt, o, o.seed === undefined || o.seed === -1 ? o.seed : o.seed + i)));
+  const host = new EngineHost({ model: cfg.engine.model, pull: true, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log });
+  const bar = new cliProgress.SingleBar(
+    { format: 'image {image} [{bar}] {value}/{total} steps | {duration_formatted} elapsed | ETA {eta_formatted}', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let image = 0;
+  let started = false;
+  const services = await createPipelineServices(cfg, log, {
+    hosting: false,
+    generate: {
+      onStep: (_id, info) => {
+        if (!started) {
+          bar.start(info.totalSteps, 0, { image: `${image}/${files.length}` });
+          started = true;
+        }
+        bar.update(info.step, { image: `${image}/${files.length}` });
+      },
+    },
+  });
+  const generator = new Generator({
+    host,
+    stages: services.stages,
+    workers: 1,
+    maxQueue: 1,
+    log,
+    srUpscaler: () => services.deps.sr.method,
+    deliver: async () => ({ base64: [], urls: null }),
+  });
+  try {
+    await host.load();
+    for (const [i, request] of requests.entries()) {
+      image = i + 1;
+      const { job } = await generator.submit(request, { requestId: newRequestId(), accessKey: 'cli' });
+      if (started) bar.stop();
+      started = false;
+      const png = job.encoded[0];
+      if (!png) throw new Error('the pipeline produced no image');
+      await writeFile(files[i]!, png);
+      process.stdout.write(
+        `${files[i]}: ${job.outputWidth}x${job.outputHeight}, seed ${job.seed}, ${job.steps} steps, guidance ${job.guidanceScale}, ` +
+          `${job.scheduler ?? 'default'} | ${Object.entries(job.stageMs).map(([k, v]) => `${k} ${Math.round(v)}ms`).join(', ')}\n`,
+      );
+    }
+  } finally {
+    if (started) bar.stop();
+    await host.close();
+    await services.close();
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The typography plan of a prompt as JSON: what `mengtu layout` prints and what the playground draws as boxes
+ * while the user types. It generates nothing (parsing and font measuring only, a few ms).
+ */
+import { layoutPlan, parseTextPlan, type BlockCues, type Box, type FaceId, type PlacedLine, type TextColor, type TextSize, type TextStyle } from '../typography/index.js';
+
+export interface LayoutBlockJson {
+  text: string;
+  lang: 'zh' | 'en';
+  position: { v: string; h: string };
+  positionExplicit: boolean;
+  size: TextSize;
+  color: TextColor;
+  style: TextStyle[];
+  font: FaceId;
+  vertical: boolean;
+  span: [number, number];
+  cues: BlockCues;
+  region: Box;
+  box: Box;
+  fontSize: number;
+  fits: boolean;
+  laidOutLines: PlacedLine[];
+}
+
+export interface LayoutJson {
+  modelPrompt: string;
+  negativePrompt: string;
+  width: number;
+  height: number;
+  blocks: LayoutBlockJson[];
+}
+
+const NO_CUES: BlockCues = { position: [], size: [], color: [], style: [], vertical: [] };
+
+export function layoutJson(prompt: string, width: number, height: number): LayoutJson {
+  const plan = parseTextPlan(prompt);
+  const layout = layoutPlan(plan, width, height);
+  return {
+    modelPrompt: plan.modelPrompt,
+    negativePrompt: plan.negativePrompt,
+    width,
+    height,
+    blocks: layout.blocks.map((lb) => ({
+      text: lb.block.text,
+      lang: lb.block.lang,
+      position: lb.block.position,
+      positionExplicit: lb.block.positionExplicit,
+      size: lb.block.size,
+      color: lb.block.color,
+      style: lb.block.style,
+      font: lb.block.font,
+      vertical: lb.block.vertical,
+      span: lb.block.span,
+      cues: lb.block.cues ?? NO_CUES,
+      region: lb.region,
+      box: lb.box,
+      fontSize: lb.fontSize,
+      fits: lb.fits,
+      laidOutLines: lb.lines,
+    })),
+  };
+}
