@@ -4,6 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { buildApp } from '../gateway/app.js';
 import { fileKeyBackend, openKeyStore, RedisKeyBackend, startKeyReload } from '../gateway/keys.js';
+import { registerPlayground } from '../gateway/playground.js';
+import { REGISTRY, type ModelDefaults } from '../engine/registry.js';
 import { createMetrics } from '../gateway/metrics.js';
 import { MemoryLimiter, RedisLimiter, type Limiter } from '../gateway/limits.js';
 import { Redis } from 'ioredis';
@@ -25,6 +27,8 @@ export interface RunningServer {
   /** Stops accepting, finishes in-flight requests, unloads the engine. */
   close(): Promise<void>;
 }
+
+const withDefaults = (d: ModelDefaults | undefined): { defaults?: ModelDefaults } => (d ? { defaults: d } : {});
 
 export function createLogger(cfg: Pick<Config, 'server'>): Logger {
   return pino({ level: cfg.server.logLevel, base: { service: 'mengtu' } });
@@ -109,6 +113,14 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     limiter,
     ...(opts.now ? { now: opts.now } : {}),
     register: (app) => {
+      void app.register(async (scope) =>
+        registerPlayground(scope, {
+          region: cfg.auth.region,
+          service: cfg.auth.service,
+          auth: cfg.auth.enabled,
+          model: { name: cfg.engine.model, ...withDefaults(REGISTRY.find((e) => e.name === cfg.engine.model)?.defaults) },
+        }),
+      );
       const signer = hosting.signer;
       if (!signer) return; // S3 URLs point at the bucket
       app.get('/images/*', async (req, reply) => {
