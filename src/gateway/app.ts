@@ -2,7 +2,7 @@
  * The Fastify app: Action/Version routing, V4 signature verification, body limit, per-key limits, envelopes,
  * health, readiness and metrics. Order of checks follows contract §1.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_TIMEOUTS, framingOptions, installNotFound, type HttpTimeouts } from './framing.js';
 import { parseCVProcessRequest } from '../contract/cvprocess.js';
@@ -43,6 +43,8 @@ export interface AppOptions {
   now?: () => Date;
   /** Extra routes (image hosting, playground) registered by the caller. */
   register?: (app: FastifyInstance) => void;
+  /** Sees every route as it is declared (the OpenAPI description is built from them). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 interface RequestState {
@@ -98,6 +100,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return503OnClosing: true,
     ...framingOptions(opts.timeouts ?? DEFAULT_TIMEOUTS, { service: opts.service, region: opts.region }),
   });
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
 
   // The signature covers the raw bytes, so bodies stay Buffers until after verification.
   app.removeAllContentTypeParsers();

@@ -5,6 +5,9 @@ import pino, { type Logger } from 'pino';
 import { buildApp } from '../gateway/app.js';
 import { fileKeyBackend, openKeyStore, RedisKeyBackend, startKeyReload } from '../gateway/keys.js';
 import { registerPlayground } from '../gateway/playground.js';
+import { registerOpenAiRoutes } from '../gateway/openai.js';
+import { createRouteCollector, registerDocs } from '../gateway/docs.js';
+import { KeyLimiter } from '../gateway/limits.js';
 import { REGISTRY, type ModelDefaults } from '../engine/registry.js';
 import { createMetrics } from '../gateway/metrics.js';
 import { MemoryLimiter, RedisLimiter, type Limiter } from '../gateway/limits.js';
@@ -96,7 +99,10 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     onSwept: (n) => (n > 0 ? logger.info({ forgotten: n }, 'old async tasks forgotten') : undefined),
     onError: (err) => logger.warn({ err }, 'task sweep failed'),
   });
+  const openAiLimiter = new KeyLimiter({ qps: cfg.qps, concurrency: cfg.concurrency, ...(cfg.burst > 0 ? { burst: cfg.burst } : {}) });
+  const routes = createRouteCollector();
   const app = buildApp({
+    onRoute: (r) => routes.onRoute(r),
     generator,
     tasks,
     host,
@@ -113,6 +119,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     limiter,
     ...(opts.now ? { now: opts.now } : {}),
     register: (app) => {
+      void app.register(async (scope) => registerDocs(scope, routes));
       void app.register(async (scope) =>
         registerPlayground(scope, {
           region: cfg.auth.region,
@@ -121,6 +128,14 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
           model: { name: cfg.engine.model, ...withDefaults(REGISTRY.find((e) => e.name === cfg.engine.model)?.defaults) },
         }),
       );
+      registerOpenAiRoutes(app, {
+        process: (request, meta) => generator.submit(request, meta),
+        secretFor: (ak) => keys.secretFor(ak),
+        acquire: (ak) => openAiLimiter.acquire(ak),
+        publish: async (requestId, index, bytes, format) => (await hosting.publish(requestId, index, bytes, new Date(), format)).url,
+        auth: cfg.auth,
+        model: cfg.model,
+      });
       const signer = hosting.signer;
       if (!signer) return; // S3 URLs point at the bucket
       app.get('/images/*', async (req, reply) => {

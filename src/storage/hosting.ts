@@ -12,6 +12,10 @@ import type { ImageStore } from './types.js';
 
 export const DEFAULT_URL_TTL_SECONDS = 3600;
 
+/** Formats an image may be stored in (the OpenAI route re-encodes to JPEG or WebP on request). */
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+const FORMAT = { png: { ext: 'png', type: 'image/png' }, jpeg: { ext: 'jpg', type: 'image/jpeg' }, webp: { ext: 'webp', type: 'image/webp' } } as const;
+
 export interface ImageHosting {
   readonly store: ImageStore;
   /** Null for S3 (the bucket signs its own URLs). */
@@ -19,8 +23,8 @@ export interface ImageHosting {
   readonly ttlSeconds: number;
   /** A start-up line for the log. */
   readonly status: string;
-  /** Stores one PNG under a generated key and returns its URL, valid for ttlSeconds. */
-  publish(requestId: string, index: number, png: Buffer, now?: Date): Promise<{ key: string; url: string; expiresAt: Date }>;
+  /** Stores one image (PNG unless told) under a generated key and returns its URL, valid for ttlSeconds. */
+  publish(requestId: string, index: number, png: Buffer, now?: Date, format?: ImageFormat): Promise<{ key: string; url: string; expiresAt: Date }>;
 }
 
 export interface HostingOptions {
@@ -48,10 +52,10 @@ export async function createImageHosting(opts: HostingOptions): Promise<ImageHos
       signer: null,
       ttlSeconds,
       status: `image hosting: S3 bucket '${s3.bucket}'${s3.endpoint ? ` at ${s3.endpoint}` : ''}, presigned URLs valid ${ttlSeconds}s`,
-      async publish(requestId, index, png, now = new Date()) {
-        const key = imageKey(requestId, index, now);
+      async publish(requestId, index, png, now = new Date(), format = 'png') {
+        const key = imageKey(requestId, index, now, FORMAT[format].ext);
         const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
-        await store.put(key, png, { contentType: 'image/png', expiresAt });
+        await store.put(key, png, { contentType: FORMAT[format].type, expiresAt });
         return { key, url: await store.presignedUrl(key, ttlSeconds), expiresAt };
       },
     };
@@ -64,11 +68,11 @@ export async function createImageHosting(opts: HostingOptions): Promise<ImageHos
     signer,
     ttlSeconds,
     status: `image hosting: local files under ${opts.dataDir}/images, signed URLs valid ${ttlSeconds}s (secret from ${source})`,
-    async publish(requestId, index, png, now = new Date()) {
-      const key = imageKey(requestId, index, now);
+    async publish(requestId, index, png, now = new Date(), format = 'png') {
+      const key = imageKey(requestId, index, now, FORMAT[format].ext);
       const signed = signer.sign(key, ttlSeconds, now);
       const expiresAt = new Date(signed.expires * 1000);
-      await store.put(key, png, { contentType: 'image/png', expiresAt });
+      await store.put(key, png, { contentType: FORMAT[format].type, expiresAt });
       return { key, url: signed.url, expiresAt };
     },
   };
