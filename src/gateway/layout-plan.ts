@@ -2,26 +2,17 @@
  * The typography plan of a prompt as JSON: what `mengtu layout` prints and what the playground draws as boxes
  * while the user types. It generates nothing (parsing and font measuring only, a few ms).
  */
-import { layoutPlan, parseTextPlan, type BlockCues, type Box, type FaceId, type PlacedLine, type TextColor, type TextSize, type TextStyle } from '../typography/index.js';
+import { layoutPlan, parseTextPlan, type BlockCues, type Box, type PlacedLine, type TextBlock } from '../typography/index.js';
 
-export interface LayoutBlockJson {
-  text: string;
-  lang: 'zh' | 'en';
-  position: { v: string; h: string };
-  positionExplicit: boolean;
-  size: TextSize;
-  color: TextColor;
-  style: TextStyle[];
-  font: FaceId;
-  vertical: boolean;
-  span: [number, number];
+/** A block as the typography planned it (less its explicit lines), with the words that decided it and its boxes. */
+export type LayoutBlockJson = Omit<TextBlock, 'lines' | 'cues'> & {
   cues: BlockCues;
   region: Box;
   box: Box;
   fontSize: number;
   fits: boolean;
   laidOutLines: PlacedLine[];
-}
+};
 
 export interface LayoutJson {
   modelPrompt: string;
