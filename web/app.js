@@ -224,6 +224,9 @@ function showProgress(ev) {
   $('p-time').textContent = parts.join(' · ');
 }
 function showPreview(src) {
+  const canvas = $('canvas');
+  // How many step previews this run showed (a designer sees them; the browser test counts them).
+  canvas.dataset.previews = String(Number(canvas.dataset.previews || 0) + 1);
   const img = $('result');
   img.src = src;
   img.hidden = false;
@@ -237,7 +240,7 @@ async function followTask(taskId, reqJson, signal) {
   const rawQuery = reqJson ? `req_json=${encodeURIComponent(reqJson)}` : '';
   const { url, init } = await signed('GET', `/v1/tasks/${encodeURIComponent(taskId)}/events`, rawQuery, '');
   const res = await fetch(url, { ...init, signal, headers: { ...init.headers, Accept: 'text/event-stream' } });
-  if (res.status === 404 && !res.headers.get('content-type')?.includes('json')) return pollTask(taskId, reqJson);
+  if (res.status === 404) return pollTask(taskId, reqJson);
   if (!res.ok || !res.body) {
     const j = await res.json().catch(() => ({}));
     throw new Error(j.ResponseMetadata?.Error?.Message ?? j.message ?? `HTTP ${res.status}`);
@@ -298,6 +301,7 @@ async function generate(ev) {
   $('p-step').textContent = '';
   $('p-time').textContent = '';
   $('bar-fill').style.width = '1%';
+  $('canvas').dataset.previews = '0';
   const t0 = performance.now();
   try {
     const { return_url, logo_info, ...submit } = body;
