@@ -7,7 +7,6 @@ import { fileKeyBackend, openKeyStore, RedisKeyBackend, startKeyReload } from '.
 import { registerPlayground } from '../gateway/playground.js';
 import { registerOpenAiRoutes } from '../gateway/openai.js';
 import { createRouteCollector, registerDocs } from '../gateway/docs.js';
-import { KeyLimiter } from '../gateway/limits.js';
 import { REGISTRY, type ModelDefaults } from '../engine/registry.js';
 import { createMetrics } from '../gateway/metrics.js';
 import { MemoryLimiter, RedisLimiter, type Limiter } from '../gateway/limits.js';
@@ -99,7 +98,6 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     onSwept: (n) => (n > 0 ? logger.info({ forgotten: n }, 'old async tasks forgotten') : undefined),
     onError: (err) => logger.warn({ err }, 'task sweep failed'),
   });
-  const openAiLimiter = new KeyLimiter({ qps: cfg.qps, concurrency: cfg.concurrency, ...(cfg.burst > 0 ? { burst: cfg.burst } : {}) });
   const routes = createRouteCollector();
   const app = buildApp({
     onRoute: (r) => routes.onRoute(r),
@@ -131,10 +129,10 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
       registerOpenAiRoutes(app, {
         process: (request, meta) => generator.submit(request, meta),
         secretFor: (ak) => keys.secretFor(ak),
-        acquire: (ak) => openAiLimiter.acquire(ak),
+        acquire: (ak) => limiter.acquire(ak),
         publish: async (requestId, index, bytes, format) => (await hosting.publish(requestId, index, bytes, new Date(), format)).url,
-        auth: cfg.auth,
-        model: cfg.model,
+        auth: cfg.auth.enabled,
+        model: cfg.engine.model,
       });
       const signer = hosting.signer;
       if (!signer) return; // S3 URLs point at the bucket
