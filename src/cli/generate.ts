@@ -64,7 +64,9 @@ function languageArg(v: string): number {
 
 /** The registry's per-model defaults, for --help: what a request gets when it sets nothing. */
 function defaultsTable(): string {
-  const rows = REGISTRY.map((e) => `  ${e.name.padEnd(20)} ${String(e.defaults.steps).padStart(2)} steps  guidance ${String(e.defaults.guidanceScale).padEnd(4)} ${e.defaults.scheduler ?? 'auto'}`);
+  const rows = REGISTRY.flatMap((e) =>
+    e.defaults ? [`  ${e.name.padEnd(20)} ${String(e.defaults.steps).padStart(2)} steps  guidance ${String(e.defaults.guidanceScale).padEnd(4)} ${e.defaults.scheduler ?? 'auto'}`] : [],
+  );
   return `\nModel defaults (used when --steps/--guidance/--scheduler are not given):\n${rows.join('\n')}\n`;
 }
 
