@@ -32,7 +32,18 @@ export interface CVProcessInput {
     opacity?: number;
     logo_text_content?: string;
   };
+  /** mengtu extensions (the cloud ignores them): the model's defaults apply when absent. */
+  negative_prompt?: string;
+  steps?: number;
+  guidance_scale?: number;
+  scheduler?: 'euler' | 'euler_a' | 'ddim' | 'lcm';
 }
+
+/** One event of a task's progress stream (GET /v1/tasks/{id}/events). */
+export type TaskEvent =
+  | { event: 'queued'; status: 'in_queue'; queue_position: number | null; elapsed_ms: number }
+  | { event: 'progress'; status: 'generating'; stage: string; step: number; total_steps: number; elapsed_ms: number; eta_ms: number | null }
+  | { event: 'preview'; step: number; total_steps: number; image: string };
 
 export type { AigcMeta, TaskStatus } from '../contract/async-task.js';
 
@@ -234,6 +245,45 @@ export class MengtuClient {
       if (r.status === 'not_found' || r.status === 'expired') throw new MengtuApiError(50500, `task ${id} is ${r.status}`, '', 200);
       if (Date.now() + intervalMs > deadline) throw new MengtuApiError(50500, `task ${id} not done after ${timeoutMs} ms (${r.status})`, '', 200);
       await sleep(intervalMs);
+    }
+  }
+
+  /**
+   * Follows a task's progress stream (mengtu only: Server-Sent Events, signed like every call) and resolves
+   * to its result once done; throws the task's error. `onEvent` sees queued / progress / preview events.
+   */
+  async watchTask(taskId: string, onEvent: (e: TaskEvent) => void = () => undefined, options: GetResultOptions & { signal?: AbortSignal } = {}): Promise<TaskResult> {
+    const { signal, ...delivery } = options;
+    const path = `/v1/tasks/${encodeURIComponent(taskId)}/events`;
+    const rawQuery = Object.keys(delivery).length > 0 ? `req_json=${encodeURIComponent(JSON.stringify(delivery))}` : '';
+    const { headers } = signRequest(this.o, { method: 'GET', path, rawQuery, body: '' }, this.o.now());
+    const res = await this.o.fetch(`${this.o.endpoint}${path}${rawQuery ? `?${rawQuery}` : ''}`, { headers: { ...headers, Accept: 'text/event-stream' }, ...(signal ? { signal } : {}) });
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      throw new MengtuApiError(50500, `progress stream refused (HTTP ${res.status}): ${text.slice(0, 200)}`, res.headers.get('x-request-id') ?? '', res.status);
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new MengtuApiError(50500, `progress stream of ${taskId} ended without a result`, '', res.status);
+      buf += value;
+      let cut;
+      while ((cut = buf.indexOf('\n\n')) !== -1) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        const event = /^event: (.+)$/m.exec(block)?.[1];
+        const data = /^data: (.+)$/m.exec(block)?.[1];
+        if (!event || !data) continue;
+        const payload = JSON.parse(data) as Record<string, unknown>;
+        if (event === 'done' || event === 'error') {
+          await reader.cancel().catch(() => undefined);
+          const env = payload as unknown as CvResponse<TaskResult>;
+          if (env.code !== 10000 || !env.data) throw new MengtuApiError(env.code, env.message, env.request_id, 200);
+          return env.data;
+        }
+        onEvent({ event, ...payload } as TaskEvent);
+      }
     }
   }
 

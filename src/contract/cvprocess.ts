@@ -125,5 +125,13 @@ export const V21_FIELDS = {
 export function parseCVProcessRequest(body: unknown): CVProcessRequest {
   // One served req_key: its table checks req_key first. With more, parse { req_key: REQ_KEY_FIELD } first
   // and pick the table by its value.
-  return parseFields(body, V21_FIELDS);
+  const { negative_prompt, steps, guidance_scale, scheduler, ...request } = parseFields(body, V21_FIELDS);
+  // Extensions the caller did not set stay absent: the request is the plain contract for official clients.
+  return {
+    ...request,
+    ...(negative_prompt !== null ? { negative_prompt } : {}),
+    ...(steps !== null ? { steps } : {}),
+    ...(guidance_scale !== null ? { guidance_scale } : {}),
+    ...(scheduler !== null ? { scheduler } : {}),
+  };
 }
