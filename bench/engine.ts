@@ -354,7 +354,7 @@ async function benchInt8(spec: ModelBenchSpec): Promise<EngineBenchRow[]> {
         await e.close();
       }
       const row = await benchInChild({ ...spec, model: dst, int8: false });
-      out.push({ ...row, model: `${spec.model} int8${convs ? '' : ' (MatMul only)'}`, psnrVsFp32: psnr(images[0]!, images[1]!) });
+      out.push({ ...row, model: `${spec.model} int8${convs ? ' (+Conv)' : ''}`, psnrVsFp32: psnr(images[0]!, images[1]!) });
     }
     return out;
   } finally {

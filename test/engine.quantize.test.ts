@@ -53,7 +53,7 @@ describe('quantizeColumns', () => {
 describe('quantizeModel', () => {
   it('writes an int8 UNet and text encoder with standard operators; the picture from the same noise stays close', async () => {
     const int8 = path.join(root, 'models', 'tiny-int8');
-    const report = await quantizeModel(fp32, int8, { source: 'tiny' });
+    const report = await quantizeModel(fp32, int8, { source: 'tiny', convs: true });
     assert.ok(report.parts.unet!.quantized > 10);
     assert.ok(report.parts.text_encoder!.quantized > 4);
     assert.ok(report.parts.unet!.int8Bytes < report.parts.unet!.floatBytes / 3.5);
@@ -82,6 +82,14 @@ describe('quantizeModel', () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
+  });
+
+  it('by default only MatMul/Gemm weights are quantized (Conv stays float)', async () => {
+    const dst = path.join(root, 'matmul-only');
+    const r = await quantizeModel(fp32, dst);
+    const unetOps = await ops(path.join(dst, 'unet', 'model.onnx'));
+    assert.ok(unetOps.includes('MatMulInteger') && unetOps.includes('Conv') && !unetOps.includes('ConvInteger'));
+    assert.ok(r.parts.unet!.quantized > 0);
   });
 
   it('the copy is selectable by its bare name under the models folder, with the source\'s defaults', async () => {

@@ -72,15 +72,15 @@ export function registerModelCommands(program: Command): void {
     .description('write an int8 copy of a model (UNet and text encoder weights; dynamic quantization with standard ONNX operators), usable as its own model')
     .argument('<name|dir>', 'an installed model: registry name, owner/repo or directory')
     .option('--out <name>', 'name of the copy under the models directory (default: <name>-int8)')
-    .option('--no-convs', 'quantize only MatMul/Gemm weights (Conv stays float: faster on CPUs where int8 convolution is slow)')
+    .option('--convs', 'also quantize Conv weights (ConvInteger): a smaller model, but onnxruntime\'s int8 convolution is much slower on CPU')
     .option('--reduce-range', '7-bit weights, for AVX2 CPUs without VNNI (avoids int16 saturation)')
-    .action(async (name: string, o: { out?: string; convs: boolean; reduceRange?: boolean }) => {
+    .action(async (name: string, o: { out?: string; convs?: boolean; reduceRange?: boolean }) => {
       const src = await resolveModel(name, { pull: false });
       const outName = o.out ?? `${path.basename(src.name)}-int8`;
       const dst = path.join(modelsDir(), outName);
       process.stderr.write(`quantizing ${src.dir} → ${dst} …\n`);
       const t0 = performance.now();
-      const report = await quantizeModel(src.dir, dst, { convs: o.convs, reduceRange: o.reduceRange === true, source: src.name });
+      const report = await quantizeModel(src.dir, dst, { convs: o.convs === true, reduceRange: o.reduceRange === true, source: src.name });
       for (const [part, r] of Object.entries(report.parts)) {
         process.stdout.write(`${part}: ${r.quantized} weights to int8, ${formatBytes(r.floatBytes)} → ${formatBytes(r.int8Bytes)}\n`);
       }

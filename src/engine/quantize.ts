@@ -5,6 +5,7 @@
  *   x ─ DynamicQuantizeLinear ─ x_q (uint8), x_scale, x_zp
  *   MatMulInteger(x_q, W_q (int8), x_zp, 0) ─ Cast(float) ─ Mul(x_scale · w_scale[col]) [─ Add(bias)]
  *
+ * and, when asked (`convs`), every Conv the same way with ConvInteger.
  * with W quantized symmetrically per output column. ONNX Runtime fuses the chain into one int8 GEMM
  * (MatMulIntegerToFloat), so the weights stay int8 in memory (¼ of fp32) and the products run on int8
  * kernels. Activations are quantized per tensor at run time. Weights in an external data file are read
@@ -32,7 +33,10 @@ export interface QuantizeOptions {
    * at some precision (onnxruntime's `reduce_range`). Default false.
    */
   reduceRange?: boolean;
-  /** Also quantize Conv weights (ConvInteger). Default true. */
+  /**
+   * Also quantize Conv weights (ConvInteger). Default false: onnxruntime's CPU ConvInteger has no fast
+   * kernel (the mini UNet ran ~9× slower a step with it), so it is a memory-for-speed trade to opt into.
+   */
   convs?: boolean;
 }
 
@@ -133,7 +137,7 @@ export async function quantizeGraphFile(src: string, dst: string, opts: Quantize
   const fresh = (base: string): string => `${base}_q8_${k++}`;
 
   for (const node of graph.node ?? []) {
-    if (opts.convs !== false && node.opType === 'Conv' && (node.domain ?? '') === '') {
+    if (opts.convs === true && node.opType === 'Conv' && (node.domain ?? '') === '') {
       const conv = await quantizeConv(node);
       nodes.push(...(conv ?? [node]));
       continue;
