@@ -39,8 +39,11 @@ export interface EngineBenchRow {
   guidanceScale: number;
   /** Sessions created and signatures checked (DiffusionEngine.load), from the model's own files. */
   loadMs: number;
+  /** CPU time of that load (all threads): on a shared machine, wall time mostly measures the queue for a core. */
+  loadCpuMs: number;
   /** The same from the optimized-graph cache the first load wrote (null when the cache is off). */
   cachedLoadMs: number | null;
+  cachedLoadCpuMs: number | null;
   textEncoderMs: number;
   unetMsPerStep: number;
   vaeMs: number;
@@ -205,30 +208,37 @@ async function benchDecoders(engine: DiffusionEngine): Promise<Record<string, nu
 }
 
 /** A first (cold) load: it writes the optimized-graph cache under `scratch`. */
-export async function benchColdLoad(spec: ModelBenchSpec, scratch: string): Promise<number> {
+export async function benchColdLoad(spec: ModelBenchSpec, scratch: string): Promise<{ ms: number; cpuMs: number }> {
   const dir = await modelDir(spec.model, scratch);
   await ensureBenchTaesd(spec, scratch);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const engine = await DiffusionEngine.load(dir, loadOptions(spec, scratch));
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
   await engine.close();
-  return ms;
+  return { ms, cpuMs: (c.user + c.system) / 1000 };
 }
 
 /**
  * Measures one model in this process (so the peak RSS is this model's when the process runs only it).
- * With the graph cache on, `coldLoadMs` is the first load's time (measured in another process, which wrote
+ * With the graph cache on, `cold` is the first load's time and CPU time (measured in another process, which wrote
  * the cache under `scratch`) and this load is the cached one.
  */
-export async function benchModel(spec: ModelBenchSpec, scratch: string, coldLoadMs: number | null): Promise<EngineBenchRow> {
+export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { ms: number; cpuMs: number } | null): Promise<EngineBenchRow> {
   const { size, steps, guidanceScale, runs } = spec;
   const dir = await modelDir(spec.model, scratch);
   await ensureBenchTaesd(spec, scratch);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const engine = await DiffusionEngine.load(dir, loadOptions(spec, scratch));
   const thisLoadMs = performance.now() - t0;
-  const loadMs = coldLoadMs ?? thisLoadMs;
-  const cachedLoadMs = coldLoadMs === null ? null : thisLoadMs;
+  const cpu = process.cpuUsage(c0);
+  const thisCpuMs = (cpu.user + cpu.system) / 1000;
+  const loadMs = cold?.ms ?? thisLoadMs;
+  const loadCpuMs = cold?.cpuMs ?? thisCpuMs;
+  const cachedLoadMs = cold === null ? null : thisLoadMs;
+  const cachedLoadCpuMs = cold === null ? null : thisCpuMs;
   try {
     const scheduler = createScheduler(undefined, engine.files.schedulerConfig, steps).name;
     const req = { prompt: 'a photo of a cat', width: size, height: size, seed: 42, steps, guidanceScale, scheduler };
@@ -262,7 +272,9 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, coldLoad
       steps,
       guidanceScale,
       loadMs,
+      loadCpuMs,
       cachedLoadMs,
+      cachedLoadCpuMs,
       textEncoderMs: median(te),
       unetMsPerStep: median(unet),
       vaeMs: median(vae),
@@ -281,14 +293,14 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, coldLoad
 }
 
 export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
-  const head = ['model', 'size', 'steps', 'cfg', 'load ms', 'cached load ms', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB', 'PSNR vs fp32'];
+  const head = ['model', 'size', 'steps', 'cfg', 'load ms (cpu)', 'cached load ms (cpu)', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB', 'PSNR vs fp32'];
   const body = rows.map((r) => [
     r.model,
     String(r.size),
     String(r.steps),
     String(r.guidanceScale),
-    r.loadMs.toFixed(0),
-    r.cachedLoadMs === null ? '-' : r.cachedLoadMs.toFixed(0),
+    `${r.loadMs.toFixed(0)} (${r.loadCpuMs.toFixed(0)})`,
+    r.cachedLoadMs === null ? '-' : `${r.cachedLoadMs.toFixed(0)} (${r.cachedLoadCpuMs!.toFixed(0)})`,
     r.textEncoderMs.toFixed(1),
     r.unetMsPerStep.toFixed(1),
     r.vaeMs.toFixed(1),
@@ -327,8 +339,8 @@ async function benchInChild(spec: ModelBenchSpec): Promise<EngineBenchRow> {
       const { stdout } = await promisify(execFile)(process.execPath, [...childArgs(spec), '--scratch', scratch, ...extra], { maxBuffer: 16 * 1024 * 1024 });
       return stdout.trim().split('\n').at(-1)!;
     };
-    const cold = spec.graphCache === false ? null : Number(await run(['--cold-load']));
-    return (JSON.parse(await run(cold === null ? [] : ['--cold-load-ms', String(cold)])) as EngineBenchRow[])[0]!;
+    const cold = spec.graphCache === false ? null : await run(['--cold-load']);
+    return (JSON.parse(await run(cold === null ? [] : ['--cold', cold])) as EngineBenchRow[])[0]!;
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -421,7 +433,7 @@ async function main(): Promise<void> {
       // Internal, between the parent and its child processes.
       scratch: { type: 'string' },
       'cold-load': { type: 'boolean', default: false },
-      'cold-load-ms': { type: 'string' },
+      cold: { type: 'string' },
     },
   });
   const reuse = values['reuse-memory'];
@@ -453,8 +465,8 @@ async function main(): Promise<void> {
   if (values.json) {
     // A child run: exactly one model, one line on stdout.
     const scratch = values.scratch ?? os.tmpdir();
-    if (values['cold-load']) console.log(String(await benchColdLoad(specs[0]!, scratch)));
-    else console.log(JSON.stringify([await benchModel(specs[0]!, scratch, num(values['cold-load-ms'], 'cold-load-ms') ?? null)]));
+    if (values['cold-load']) console.log(JSON.stringify(await benchColdLoad(specs[0]!, scratch)));
+    else console.log(JSON.stringify([await benchModel(specs[0]!, scratch, values.cold ? (JSON.parse(values.cold) as { ms: number; cpuMs: number }) : null)]));
     return;
   }
   const rows: EngineBenchRow[] = [];
