@@ -58,4 +58,58 @@ async function previewCost(): Promise<void> {
   console.log('(a preview is encoded at most every 500 ms, so on a slow model the share per step is lower still)');
 }
 
+/** Submit → first byte (and first event) of the task's progress stream, on a real server with the tiny model. */
+async function firstByte(runs = 10): Promise<void> {
+  const { mkdtemp } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const pino = (await import('pino')).default;
+  const { loadConfig } = await import('../src/runtime/config.js');
+  const { startServer } = await import('../src/runtime/server.js');
+  const { MengtuClient, signRequest } = await import('../src/client/index.js');
+  const AK = 'AKLTbenchprogress000000000000000001';
+  const SK = 'YmVuY2gtcHJvZ3Jlc3Mtc2VjcmV0LTAwMDAwMDAwMDAwMDA=';
+  process.env.MENGTU_ACCESS_KEYS = `${AK}:${SK}`;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-progress-'));
+  const server = await startServer(loadConfig({ engine: { model: 'tiny' }, server: { port: 0, dataDir } }), pino({ level: 'silent' }));
+  try {
+    await (server as unknown as { runtime?: { host: { load(): Promise<unknown> } } }).runtime?.host.load();
+    const client = new MengtuClient({ endpoint: server.url, accessKeyId: AK, secretAccessKey: SK });
+    const byte: number[] = [];
+    const event: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const id = await client.submitTask({ prompt: 'a lighthouse at dusk', seed: i, width: 256, height: 256, use_sr: false, use_pre_llm: false });
+      const t0 = performance.now();
+      const p = `/v1/tasks/${id}/events`;
+      const { headers } = signRequest({ accessKeyId: AK, secretAccessKey: SK, region: 'cn-north-1', service: 'cv' }, { method: 'GET', path: p, rawQuery: '', body: '' }, new Date());
+      const res = await fetch(`${server.url}${p}`, { headers });
+      if (res.status === 404) {
+        console.log('first byte: this server has no progress stream');
+        return;
+      }
+      const reader = res.body!.getReader();
+      let text = '';
+      let gotByte = false;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (!gotByte) {
+          byte.push(performance.now() - t0);
+          gotByte = true;
+        }
+        text += new TextDecoder().decode(value);
+        if (text.includes('event: ')) {
+          event.push(performance.now() - t0);
+          break;
+        }
+      }
+      await reader.cancel();
+      await client.runTask({ prompt: 'x', seed: 1, width: 256, height: 256, use_sr: false, use_pre_llm: false }, { intervalMs: 50 }).catch(() => undefined);
+    }
+    console.log(`\nprogress stream after submit (${runs} tasks, tiny model, loopback): first byte median ${fmt(median(byte))} ms, first event median ${fmt(median(event))} ms`);
+  } finally {
+    await server.close();
+  }
+}
+
 await previewCost();
+await firstByte();

@@ -4,9 +4,7 @@
  * within seconds (MENGTU_KEYS_RELOAD_MS), no restart.
  */
 import type { Command } from 'commander';
-import { Redis } from 'ioredis';
-import { createKey, fileKeyBackend, RedisKeyBackend, setKeyDisabled, type KeyBackend } from '../gateway/keys.js';
-import { loadConfig } from '../runtime/config.js';
+import type { KeyBackend } from '../gateway/keys.js';
 
 interface KeyOpts {
   dataDir?: string;
@@ -14,6 +12,8 @@ interface KeyOpts {
 }
 
 async function withBackend<T>(o: KeyOpts, fn: (backend: KeyBackend) => Promise<T>): Promise<T> {
+  // Loaded when a keys command runs, not for `mengtu --help` (ioredis and the config schema are not light).
+  const [{ Redis }, { fileKeyBackend, RedisKeyBackend }, { loadConfig }] = await Promise.all([import('ioredis'), import('../gateway/keys.js'), import('../runtime/config.js')]);
   const cfg = loadConfig({ server: { dataDir: o.dataDir }, queue: { redisUrl: o.redis } });
   if (!cfg.queue.redisUrl) return fn(fileKeyBackend(cfg.server.dataDir, { keysFile: cfg.auth.keysFile }));
   const redis = new Redis(cfg.queue.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
@@ -37,7 +37,7 @@ export function registerKeysCommands(program: Command): void {
     .description('generate a new access key pair and store it (the secret is printed once)')
     .option('--description <text>', 'a note stored with the key')
     .action(async (o: KeyOpts & { description?: string }) => {
-      const key = await withBackend(o, (b) => createKey(b, o.description));
+      const key = await withBackend(o, async (b) => (await import('../gateway/keys.js')).createKey(b, o.description));
       process.stdout.write(`AccessKeyId:     ${key.accessKeyId}\nSecretAccessKey: ${key.secretAccessKey}\n`);
     });
   storeOptions(keys.command('list'))
@@ -57,7 +57,7 @@ export function registerKeysCommands(program: Command): void {
       .description(description)
       .argument('<accessKeyId>')
       .action(async (id: string, o: KeyOpts) => {
-        await withBackend(o, (b) => setKeyDisabled(b, id, disabled));
+        await withBackend(o, async (b) => (await import('../gateway/keys.js')).setKeyDisabled(b, id, disabled));
         process.stdout.write(`${disabled ? 'revoked' : 'enabled'} ${id}\n`);
       });
   }
