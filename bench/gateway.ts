@@ -37,7 +37,7 @@ export async function runGatewayBench(opts: { requests?: number; size?: number; 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-data-'));
   const cfg = loadConfig({ engine: { model: 'tiny', maxQueue: 1000 }, server: { port: 0, dataDir, logLevel: 'silent' }, limits: { qps: 0, concurrency: 0 } });
   const server = await startServer(cfg, pino({ level: 'silent' }));
-  await server.host.load();
+  await server.runtime.host.load();
   const rawQuery = 'Action=CVProcess&Version=2022-08-31';
   const once = async (i: number, useSr: boolean): Promise<number> => {
     const body = JSON.stringify({ req_key: 'jimeng_high_aes_general_v21_L', prompt: `a lighthouse ${i}`, seed: i, width: size, height: size, use_sr: useSr });

@@ -11,9 +11,7 @@ import pino from 'pino';
 import { parseCVProcessRequest, REQ_KEY_V21 } from '../src/contract/cvprocess.js';
 import { newRequestId } from '../src/gateway/envelope.js';
 import { loadConfig } from '../src/runtime/config.js';
-import { EngineHost } from '../src/runtime/engine-host.js';
-import { Generator, inlineOrUrls } from '../src/runtime/generator.js';
-import { createPipelineServices } from '../src/runtime/services.js';
+import { createRuntime } from '../src/runtime/create.js';
 
 const PROMPTS = [
   '一张海报，画面上方有红色书法文字写着“新年快乐”',
@@ -27,10 +25,8 @@ export async function runPipelineBench(opts: { jobs?: number } = {}): Promise<Re
   process.env.MENGTU_HOME ??= await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-home-'));
   const log = pino({ level: 'silent' });
   const cfg = loadConfig({ engine: { model: 'tiny' }, server: { dataDir: await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-data-')), logLevel: 'silent' } });
-  const services = await createPipelineServices(cfg, log, { hosting: true });
-  const host = new EngineHost({ model: 'tiny', pull: true, threads: cfg.engine.threads, executionProvider: 'cpu', log });
-  await host.load();
-  const gen = new Generator({ host, stages: services.stages, deliver: inlineOrUrls, workers: 1, maxQueue: 4, log, srUpscaler: () => services.deps.sr.method });
+  const runtime = await createRuntime({ ...cfg, engine: { ...cfg.engine, workers: 1, maxQueue: 4 } }, { log, hosting: true, role: 'embedded' });
+  await runtime.host.load();
   const samples: Record<string, number[]> = {};
   try {
     for (let i = -PROMPTS.length; i < jobs; i++) {
@@ -43,16 +39,15 @@ export async function runPipelineBench(opts: { jobs?: number } = {}): Promise<Re
         return_url: i % 2 === 0,
         logo_info: { add_logo: true },
       });
-      const { job } = await gen.submit(request, { requestId: newRequestId(), accessKey: 'bench' });
+      const { job } = await runtime.jobs.process(request, { requestId: newRequestId(), accessKey: 'bench' });
       if (i < 0) continue; // warm-up, one pass over the prompts: fonts registered, code paths compiled
       for (const [stage, ms] of Object.entries(job.stageMs)) (samples[stage] ??= []).push(ms);
     }
   } finally {
-    await host.close();
-    await services.close();
+    await runtime.close();
   }
   const out: Record<string, { mean: number; p95: number }> = {};
-  const lines = [`pipeline stages, ${jobs} jobs, 512² render → 1024² output (tiny model, SR ${services.deps.sr.method})`, 'stage | mean ms | p95 ms', '---|---|---'];
+  const lines = [`pipeline stages, ${jobs} jobs, 512² render → 1024² output (tiny model, SR ${runtime.deps.sr.method})`, 'stage | mean ms | p95 ms', '---|---|---'];
   let total = 0;
   for (const [stage, xs] of Object.entries(samples)) {
     xs.sort((a, b) => a - b);

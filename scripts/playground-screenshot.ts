@@ -19,7 +19,7 @@ process.env.MENGTU_HOME = home;
 process.env.MENGTU_ACCESS_KEYS = `${AK}:${SK}`;
 const cfg = loadConfig({ engine: { model: 'tiny' }, server: { port: 0, dataDir } });
 const server = await startServer(cfg, pino({ level: 'silent' }));
-await server.host.load();
+await server.runtime.host.load();
 const profile = await mkdtemp(path.join(os.tmpdir(), 'mengtu-shot-chromium-'));
 const ctx = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',

@@ -14,11 +14,13 @@ import { MengtuApiError, MengtuClient, signRequest } from '../src/client/index.j
 import { CvError } from '../src/contract/errors.js';
 import { parseCVProcessRequest } from '../src/contract/cvprocess.js';
 import { readPngTextChunks } from '../src/pipeline/encode/index.js';
-import type { Job, Stage } from '../src/pipeline/types.js';
+import type { JobRecord, Stage } from '../src/pipeline/types.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { LocalImageStore } from '../src/storage/local.js';
-import { TaskStore } from '../src/tasks/store.js';
-import { AsyncTasks } from '../src/tasks/tasks.js';
+import { InProcessQueue } from '../src/jobs/local-queue.js';
+import { createJobProcessor } from '../src/jobs/processor.js';
+import { JobService } from '../src/jobs/service.js';
+import { MemoryTaskStore } from '../src/jobs/task-store.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 
 const REQ_KEY = 'jimeng_high_aes_general_v21_L';
@@ -187,11 +189,14 @@ describe('async tasks: CVSync2AsyncSubmitTask / CVSync2AsyncGetResult', () => {
   });
 
   test('a task that fails after submit reports its code at GetResult, with data null', async () => {
-    const store = new TaskStore(new LocalImageStore(await mkdtemp(path.join(os.tmpdir(), 'mengtu-tasks-'))), { ttlMs: 60_000 });
+    const store = new MemoryTaskStore(new LocalImageStore(await mkdtemp(path.join(os.tmpdir(), 'mengtu-tasks-'))), { ttlMs: 60_000 });
     const failing: Stage = { name: 'image_risk', run: () => { throw new CvError(50511); } };
-    const tasks = new AsyncTasks({ generator: server.generator, store, stages: [failing], log: pino({ level: 'silent' }) });
-    const id = await tasks.submit(parseCVProcessRequest({ req_key: REQ_KEY, prompt: 'a cat' }), { requestId: 'r1', accessKey: TEST_AK });
-    await server.generator.drain();
+    const log = pino({ level: 'silent' });
+    const host = server.runtime.host;
+    const queue = new InProcessQueue({ host, process: createJobProcessor({ host, stages: [failing], tasks: store, log }), tasks: store, workers: 1, maxQueue: 4, log });
+    const tasks = new JobService({ queue, tasks: store, stages: [failing], model: 'tiny', log });
+    const id = await tasks.submitTask(parseCVProcessRequest({ req_key: REQ_KEY, prompt: 'a cat' }), { requestId: 'r1', accessKey: TEST_AK });
+    await queue.drain();
     await assert.rejects(tasks.getResult({ req_key: REQ_KEY, task_id: id, return_url: false, logo_info: null, aigc_meta: null }, { accessKey: TEST_AK }), (e: unknown) => e instanceof CvError && e.code === 50511);
   });
 });
@@ -200,22 +205,22 @@ describe('task store: results expire, then are forgotten', () => {
   test('done → expired after the TTL (picture deleted by the sweep) → not_found after twice the TTL', async () => {
     let now = 1_000_000;
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-tasks-'));
-    const store = new TaskStore(new LocalImageStore(dir, { now: () => now }), { ttlMs: 1000, now: () => now });
-    const task = store.create('77', 'AK');
-    assert.equal(store.lookup('77', 'AK').kind, 'found');
-    assert.equal(store.lookup('77', 'BK').kind, 'not_found');
+    const store = new MemoryTaskStore(new LocalImageStore(dir, { now: () => now }), { ttlMs: 1000, now: () => now });
+    await store.create('77', 'AK');
+    assert.equal((await store.get('77', 'AK')).kind, 'found');
+    assert.equal((await store.get('77', 'BK')).kind, 'not_found');
     const image = { width: 2, height: 2, data: new Uint8ClampedArray([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 9, 9, 9, 255]) };
-    await store.finish(task, { image, encoded: [] } as unknown as Job);
-    const back = await store.picture(task);
+    await store.finish('77', {} as JobRecord, image);
+    const back = await store.picture('77');
     assert.deepEqual([...back!.data], [...image.data]);
     now += 999;
-    assert.equal(store.lookup('77', 'AK').kind, 'found');
+    assert.equal((await store.get('77', 'AK')).kind, 'found');
     now += 1;
-    assert.equal(store.lookup('77', 'AK').kind, 'expired');
+    assert.equal((await store.get('77', 'AK')).kind, 'expired');
     assert.equal(await store.sweep(), 0);
-    assert.equal(await store.picture(task), null);
+    assert.equal(await store.picture('77'), null);
     now += 1000;
-    assert.equal(store.lookup('77', 'AK').kind, 'not_found');
+    assert.equal((await store.get('77', 'AK')).kind, 'not_found');
     assert.equal(await store.sweep(), 1);
     assert.equal(store.size, 0);
   });

@@ -96,10 +96,9 @@ describe('post-diffusion stages chained', () => {
     const path = await import('node:path');
     const { parseCVProcessRequest } = await import('../src/contract/cvprocess.js');
     const { newJob, runPipeline } = await import('../src/pipeline/runner.js');
-    const { createSuperResolver, superResolutionStage } = await import('../src/pipeline/sr/index.js');
-    const { watermarkStage } = await import('../src/pipeline/watermark/index.js');
-    const { encodeStage } = await import('../src/pipeline/encode/index.js');
-    const { createImageHosting, serveImage, storeStage } = await import('../src/storage/index.js');
+    const { createSuperResolver } = await import('../src/pipeline/sr/index.js');
+    const { encodeStage, storeStage, superResolutionStage, watermarkStage } = await import('../src/pipeline/stages/index.js');
+    const { createImageHosting, serveImage } = await import('../src/storage/index.js');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mengtu-chain-'));
     try {
       const req = parseCVProcessRequest({
@@ -122,7 +121,7 @@ describe('post-diffusion stages chained', () => {
         [superResolutionStage(sr), watermarkStage, encodeStage({ producer: 'mengtu-test' }), storeStage(hosting)],
         { engine, log },
       );
-      assert.equal(done.extras.srMethod, 'lanczos');
+      assert.equal(done.srMethod, 'lanczos');
       assert.equal(done.encoded.length, 1);
       const meta = await sharp(done.encoded[0]!).metadata();
       assert.equal(meta.width, 512);
@@ -130,7 +129,7 @@ describe('post-diffusion stages chained', () => {
       const label = JSON.parse(readPngTextChunks(done.encoded[0]!).AIGC!) as { AIGC: Record<string, string> };
       assert.equal(label.AIGC.ProduceID, 'REQCHAIN01');
       assert.equal(label.AIGC.ContentProducer, 'mengtu-test');
-      const urls = done.extras.imageUrls as string[];
+      const urls = done.imageUrls!;
       assert.equal(urls.length, 1);
       const u = new URL(urls[0]!);
       const served = await serveImage(hosting.store, hosting.signer!, u.pathname.slice('/images/'.length), Object.fromEntries(u.searchParams));

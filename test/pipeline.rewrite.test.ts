@@ -9,7 +9,7 @@ import { detectSubject } from '../src/pipeline/rewrite/subject.js';
 import { CUES } from '../src/pipeline/rewrite/cues.js';
 import { LLM_SYSTEM_PROMPT } from '../src/pipeline/rewrite/llm.js';
 import { preservesQuotes, splitQuoted } from '../src/pipeline/rewrite/quoted.js';
-import { rewriteStage } from '../src/pipeline/rewrite/stage.js';
+import { rewriteStage } from '../src/pipeline/stages/rewrite.js';
 import { newJob } from '../src/pipeline/runner.js';
 import type { CVProcessRequest } from '../src/contract/cvprocess.js';
 import type { StageContext } from '../src/pipeline/types.js';

@@ -150,7 +150,7 @@ test('screening is fast', () => {
 });
 
 test('text risk stage screens the request prompt', async () => {
-  const { textRiskStage } = await import('../src/safety/stages.js');
+  const { textRiskStage } = await import('../src/pipeline/stages/safety.js');
   const { newJob } = await import('../src/pipeline/runner.js');
   const stage = textRiskStage(checker);
   const req = (prompt: string) =>

@@ -4,9 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseCVProcessRequest, REQ_KEY_V21 } from '../contract/cvprocess.js';
 import { newRequestId } from '../gateway/envelope.js';
 import { loadConfig } from '../runtime/config.js';
-import { EngineHost } from '../runtime/engine-host.js';
-import { Generator } from '../runtime/generator.js';
-import { createPipelineServices } from '../runtime/services.js';
+import { createRuntime } from '../runtime/create.js';
 import { createLogger } from '../runtime/server.js';
 import { outputPaths, type GenerateOpts } from './generate.js';
 
@@ -37,39 +35,26 @@ export async function runGenerate(prompt: string, o: GenerateOpts): Promise<void
   const files = outputPaths(o.output, o.count);
   // Several images: consecutive seeds from a given one, else each its own random seed.
   const requests = files.map((_, i) => parseCVProcessRequest(requestBody(prompt, o, o.seed === undefined || o.seed === -1 ? o.seed : o.seed + i)));
-  const host = new EngineHost({ model: cfg.engine.model, pull: true, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log });
   const bar = new cliProgress.SingleBar(
     { format: 'image {image} [{bar}] {value}/{total} steps | {duration_formatted} elapsed | ETA {eta_formatted}', hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let image = 0;
   let started = false;
-  const services = await createPipelineServices(cfg, log, {
-    hosting: false,
-    generate: {
-      onStep: (_id, info) => {
-        if (!started) {
-          bar.start(info.totalSteps, 0, { image: `${image}/${files.length}` });
-          started = true;
-        }
-        bar.update(info.step, { image: `${image}/${files.length}` });
-      },
-    },
-  });
-  const generator = new Generator({
-    host,
-    stages: services.stages,
-    workers: 1,
-    maxQueue: 1,
-    log,
-    srUpscaler: () => services.deps.sr.method,
-    deliver: async () => ({ base64: [], urls: null }),
+  const runtime = await createRuntime({ ...cfg, engine: { ...cfg.engine, workers: 1, maxQueue: 1 } }, { log, hosting: false, role: 'embedded' });
+  const stopProgress = runtime.queue.onProgress((e) => {
+    if (e.stage !== 'generate' || e.totalSteps === 0) return;
+    if (!started) {
+      bar.start(e.totalSteps, 0, { image: `${image}/${files.length}` });
+      started = true;
+    }
+    bar.update(e.step, { image: `${image}/${files.length}` });
   });
   try {
-    await host.load();
+    await runtime.host.load();
     for (const [i, request] of requests.entries()) {
       image = i + 1;
-      const { job } = await generator.submit(request, { requestId: newRequestId(), accessKey: 'cli' });
+      const { job } = await runtime.jobs.process(request, { requestId: newRequestId(), accessKey: 'cli' });
       if (started) bar.stop();
       started = false;
       const png = job.encoded[0];
@@ -82,7 +67,7 @@ export async function runGenerate(prompt: string, o: GenerateOpts): Promise<void
     }
   } finally {
     if (started) bar.stop();
-    await host.close();
-    await services.close();
+    stopProgress();
+    await runtime.close();
   }
 }

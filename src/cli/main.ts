@@ -7,6 +7,7 @@ import { registerKeysCommands } from './keys.js';
 import { registerLayoutCommand } from './layout.js';
 import { registerModelCommands } from './models.js';
 import { registerServeCommand } from './serve.js';
+import { registerWorkerCommand } from './worker.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -16,6 +17,7 @@ const program = new Command()
   .version(pkg.version);
 
 registerServeCommand(program);
+registerWorkerCommand(program);
 registerGenerateCommand(program);
 registerKeysCommands(program);
 registerModelCommands(program);

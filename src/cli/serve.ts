@@ -12,9 +12,10 @@ export function registerServeCommand(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (env MENGTU_THREADS, default: all cores)')
     .option('--vae <decoder>', 'decoder for final images: vae or taesd (env MENGTU_VAE, default vae)')
     .option('--no-pull', 'do not download the model when it is missing')
+    .option('--redis <url>', 'scaled mode: enqueue to this Redis for `mengtu worker` processes, hold no engine (env MENGTU_REDIS_URL)')
     .option('--no-auth', 'turn signature verification OFF (logs a warning; for local experiments only)')
     .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
-    .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; vae?: string; pull: boolean; auth: boolean }) => {
+    .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; vae?: string; pull: boolean; auth: boolean; redis?: string }) => {
       // The server's modules load only when it starts, so `mengtu --help` stays fast.
       const [{ default: closeWithGrace }, { loadConfig }, { createLogger, startServer }] = await Promise.all([
         import('close-with-grace'),
@@ -25,6 +26,7 @@ export function registerServeCommand(program: Command): void {
         server: { host: o.host, port: o.port, dataDir: o.dataDir },
         engine: { model: o.model, threads: o.threads, vae: o.vae, pullOnStart: o.pull === false ? false : undefined },
         auth: { enabled: o.auth === false ? false : undefined },
+        queue: { redisUrl: o.redis },
       });
       const logger = createLogger(cfg);
       const server = await startServer(cfg, logger);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { LOGO_INFO_FIELDS, REQ_KEY_FIELD, type LogoInfo, type ReqKey } from './cvprocess.js';
 import { parseFields, type Fields } from './fields.js';
 
-export type TaskStatus = 'in_queue' | 'generating' | 'done' | 'not_found' | 'expired';
+export type TaskStatus = 'in_queue' | 'generating' | 'done' | 'cancelled' | 'not_found' | 'expired';
 
 /** The GB 45438 label fields a caller may set for its copy (each ≤ 256 characters). */
 export interface AigcMeta {
@@ -62,6 +62,21 @@ export function parseGetResultRequest(body: unknown): GetResultRequest {
     logo_info: req_json?.logo_info ?? null,
     aigc_meta: req_json?.aigc_meta ?? null,
   };
+}
+
+export interface CancelTaskRequest {
+  req_key: ReqKey;
+  task_id: string;
+}
+
+/** CVCancelTask's body `{req_key, task_id}`: the same rules as GetResult's fields. */
+export const CANCEL_TASK_FIELDS = {
+  req_key: REQ_KEY_FIELD,
+  task_id: GET_RESULT_FIELDS.task_id,
+} as const satisfies Fields;
+
+export function parseCancelTaskRequest(body: unknown): CancelTaskRequest {
+  return parseFields(body, CANCEL_TASK_FIELDS);
 }
 
 /** `data` while a task has no result: the status with empty image fields, as the cloud answers. */

@@ -40,6 +40,21 @@ export class CvError extends Error {
     this.httpStatus = CV_ERRORS[code].http;
     this.logDetail = options?.logDetail;
   }
+
+  /** Whether this is our failure rather than a refusal of the request (logged as an error; retried by workers). */
+  get internal(): boolean {
+    return this.code === 50500 || this.code === 50501;
+  }
+
+  /** The message a caller may see: internal failures (50500/50501) never carry our text out. */
+  get publicMessage(): string {
+    return this.internal ? '' : this.message;
+  }
+
+  /** Any thrown value as a CvError (an unknown failure is 50500, the original kept as cause). */
+  static from(err: unknown): CvError {
+    return err instanceof CvError ? err : new CvError(50500, undefined, { cause: err });
+  }
 }
 
 export const GATEWAY_ERRORS = {

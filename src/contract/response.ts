@@ -1,5 +1,5 @@
 /** The success `data` of CVProcess (contract §5): every key of the seed example, with the same JSON types. */
-import type { Job } from '../pipeline/types.js';
+import type { CVProcessRequest } from './cvprocess.js';
 
 export const INTERNAL_REQ_KEY = 'high_aes_general_v21_L';
 
@@ -33,16 +33,32 @@ export interface CVProcessData {
   vlm_result: string;
 }
 
-export interface Delivery {
+/** What the response echoes of a finished job (the pipeline's job record satisfies it). */
+export interface EchoedJob {
+  requestId: string;
+  request: Pick<CVProcessRequest, 'req_key' | 'prompt' | 'width' | 'height' | 'use_sr' | 'use_pre_llm'>;
+  seed: number;
+  steps: number;
+  guidanceScale: number;
+  negativePrompt: string;
+  rewrittenPrompt: string;
+  translatedPrompt: string;
+  outputWidth: number;
+  outputHeight: number;
+  srStrength: number;
+  /** Which upscaler ran; "" without use_sr. */
+  srMethod: string;
+}
+
+export interface DeliveredData {
   base64: string[];
   urls: string[] | null;
   /** The caller's access key (echoed as app_key). */
   appKey: string;
-  srUpscaler: string;
   createdAt: Date;
 }
 
-export function buildCVProcessData(job: Job, delivery: Delivery): CVProcessData {
+export function buildCVProcessData(job: EchoedJob, delivery: DeliveredData): CVProcessData {
   const r = job.request;
   const created = delivery.createdAt;
   const params: InferParams = {
@@ -52,7 +68,7 @@ export function buildCVProcessData(job: Job, delivery: Delivery): CVProcessData 
     ori_prompt: r.prompt, origin_request_id: '', output_height: job.outputHeight, output_width: job.outputWidth,
     pe_result: '', predict_tags_result: '', rephraser_result: job.rewrittenPrompt, req_key: INTERNAL_REQ_KEY,
     rescale: 0, resolution: '', scale: job.guidanceScale, seed: job.seed, shift: 0, sr_img2img_fix_steps: 0,
-    sr_scale: r.use_sr ? 2 : 0, sr_strength: job.srStrength, sr_upscaler: delivery.srUpscaler, steps: 0,
+    sr_scale: r.use_sr ? 2 : 0, sr_strength: job.srStrength, sr_upscaler: job.srMethod, steps: 0,
     strength: 0.4, trace_id: '', translate_negative_prompt: '', translate_prompt: job.translatedPrompt,
     use_pre_llm: r.use_pre_llm, use_prompt_aug: false, use_sr: r.use_sr, version_id: '', video_url: '', vlm_edit: '',
     vlm_input: '', vlm_output: '', width: r.width,

@@ -1,35 +1,35 @@
 /**
  * The Fastify app: Action/Version routing, V4 signature verification, body limit, per-key limits, envelopes,
- * health, readiness and metrics. Order of checks follows contract §1.
+ * health, readiness and metrics. Checks run as hooks in contract §1's order (Action and Version present →
+ * signature → known Action → JSON body → the Action's own validation → limits); the handler only runs the
+ * Action from the table (actions.ts).
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_TIMEOUTS, framingOptions, installNotFound, type HttpTimeouts } from './framing.js';
-import { parseCVProcessRequest } from '../contract/cvprocess.js';
 import { CvError, GatewayError, type CvCode } from '../contract/errors.js';
 import { parseRawQuery } from '../contract/signature.js';
-import type { EngineHost } from '../runtime/engine-host.js';
-import type { Generator } from '../runtime/generator.js';
-import type { AsyncTasks } from '../tasks/tasks.js';
-import { parseGetResultRequest } from '../contract/async-task.js';
+import type { JobService } from '../jobs/service.js';
+import { createActions, type ActionDef } from './actions.js';
 import { verifySignature } from './auth.js';
 import { cvEnvelope, gatewayEnvelope, newRequestId } from './envelope.js';
 import type { KeyStore } from './keys.js';
-import { MemoryLimiter, type LimitConfig, type Limiter } from './limits.js';
+import type { Lease, Limiter } from './limits.js';
 import type { Metrics } from './metrics.js';
 
 export const API_VERSION = '2022-08-31';
-export const ACTIONS = ['CVProcess', 'CVSync2AsyncSubmitTask', 'CVSync2AsyncGetResult'] as const;
-export type Action = (typeof ACTIONS)[number];
+
+/** What /readyz reports: `ready` decides 200/503; the rest is shown as is. */
+export type Readiness = { ready: boolean } & Record<string, unknown>;
 
 export interface AppOptions {
-  generator: Generator;
-  /** The async pair (contract §7). */
-  tasks: AsyncTasks;
-  host: EngineHost;
+  jobs: JobService;
+  readiness: () => Readiness | Promise<Readiness>;
   keys: KeyStore;
   metrics: Metrics;
   logger: Logger;
+  /** Per-key QPS and concurrency, counted in memory or in Redis (scaled): the gateway only asks. */
+  limiter: Limiter;
   auth: boolean;
   region: string;
   service: string;
@@ -37,9 +37,6 @@ export interface AppOptions {
   bodyLimitBytes: number;
   /** Request, header and keep-alive deadlines (default DEFAULT_TIMEOUTS). */
   timeouts?: HttpTimeouts;
-  limits: LimitConfig;
-  /** Where limits are counted (Redis when scaled); default: this process's memory with `limits`. */
-  limiter?: Limiter;
   now?: () => Date;
   /** Extra routes (image hosting, playground) registered by the caller. */
   register?: (app: FastifyInstance) => void;
@@ -52,6 +49,11 @@ interface RequestState {
   startNs: bigint;
   action: string;
   version: string;
+  accessKey: string;
+  def: ActionDef<unknown> | null;
+  input: unknown;
+  lease: Lease | null;
+  stopTimer: (() => void) | null;
 }
 
 declare module 'fastify' {
@@ -60,34 +62,9 @@ declare module 'fastify' {
   }
 }
 
-/** Which envelope an error is rendered in, and with which metric label. */
-function sendError(reply: FastifyReply, req: FastifyRequest, err: unknown, opts: AppOptions): FastifyReply {
-  const st = req.mengtu;
-  if (err instanceof GatewayError) {
-    opts.metrics.requests.inc({ action: st.action || 'none', code: err.code });
-    return reply
-      .code(err.httpStatus)
-      .send(gatewayEnvelope(err, st.requestId, st.action, st.version, opts.service, opts.region));
-  }
-  const cv = err instanceof CvError ? err : new CvError(50500, undefined, { cause: err });
-  if (cv.code === 50500 || cv.code === 50501) req.log.error({ err, detail: cv.logDetail }, 'request failed');
-  else req.log.info({ code: cv.code, detail: cv.logDetail }, 'request refused');
-  opts.metrics.requests.inc({ action: st.action || 'none', code: String(cv.code) });
-  // 50500/50501 never carry internal text to the caller.
-  const message = cv.code === 50500 || cv.code === 50501 ? '' : cv.message;
-  return reply.code(cv.httpStatus).send(cvEnvelope(cv.code as CvCode, message, null, st.requestId, st.startNs));
-}
-
-/** Path-only URLs (no MENGTU_PUBLIC_BASE_URL) are made absolute with the address the caller used. */
-function absoluteUrls<T extends { image_urls: string[] | null }>(data: T, req: FastifyRequest): T {
-  if (!data.image_urls) return data;
-  const origin = `${req.protocol}://${req.host}`;
-  return { ...data, image_urls: data.image_urls.map((u) => (u.startsWith('/') ? origin + u : u)) };
-}
-
 export function buildApp(opts: AppOptions): FastifyInstance {
   const now = opts.now ?? (() => new Date());
-  const limiter = opts.limiter ?? new MemoryLimiter(opts.limits);
+  const actions = createActions(opts.jobs);
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: opts.bodyLimitBytes,
@@ -102,14 +79,33 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
 
+  /** Renders any error in its envelope, with the metric label; the one place errors become HTTP. */
+  const sendError = (reply: FastifyReply, req: FastifyRequest, err: unknown): FastifyReply => {
+    const st = req.mengtu;
+    if (err instanceof GatewayError) {
+      opts.metrics.requests.inc({ action: st.action || 'none', code: err.code });
+      return reply.code(err.httpStatus).send(gatewayEnvelope(err, st.requestId, st.action, st.version, opts.service, opts.region));
+    }
+    const cv = CvError.from(err);
+    if (cv.internal) req.log.error({ err, detail: cv.logDetail }, 'request failed');
+    else req.log.info({ code: cv.code, detail: cv.logDetail }, 'request refused');
+    opts.metrics.requests.inc({ action: st.action || 'none', code: String(cv.code) });
+    return reply.code(cv.httpStatus).send(cvEnvelope(cv.code as CvCode, cv.publicMessage, null, st.requestId, st.startNs));
+  };
+
   // The signature covers the raw bytes, so bodies stay Buffers until after verification.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.decorateRequest('mengtu', null as unknown as RequestState);
   app.addHook('onRequest', async (req, reply) => {
-    req.mengtu = { requestId: req.id, startNs: process.hrtime.bigint(), action: '', version: '' };
+    req.mengtu = { requestId: req.id, startNs: process.hrtime.bigint(), action: '', version: '', accessKey: 'anonymous', def: null, input: undefined, lease: null, stopTimer: null };
     reply.header('X-Request-Id', req.id);
+  });
+  // A lease is returned however the request ends (answered, failed, or the caller hung up).
+  app.addHook('onResponse', async (req) => {
+    req.mengtu.stopTimer?.();
+    await req.mengtu.lease?.release();
   });
 
   // While shutting down, answers close their connection so keep-alive clients don't hold the exit open.
@@ -123,24 +119,26 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     const code = (err as { code?: string }).code;
-    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, req, new CvError(50213), opts);
-    return sendError(reply, req, err, opts);
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, req, new CvError(50213));
+    return sendError(reply, req, err);
   });
 
   installNotFound(app, { service: opts.service, region: opts.region });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const body = { status: opts.host.ready ? 'ready' : 'not ready', engine: opts.host.state, detail: opts.host.detail };
-    return reply.code(opts.host.ready ? 200 : 503).send(body);
+    const { ready, ...rest } = await opts.readiness();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', ...rest });
   });
   app.get('/metrics', async (_req, reply) => {
-    opts.metrics.queueDepth.set(opts.generator.waiting);
-    opts.metrics.inFlight.set(opts.generator.running);
+    const counts = await opts.jobs.queue.counts();
+    opts.metrics.queueDepth.set(counts.waiting);
+    opts.metrics.inFlight.set(counts.running);
     return reply.header('Content-Type', opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
   });
 
-  app.post('/', async (req, reply) => {
+  /** Action and Version present, the signature valid, the Action known (contract §1, in that order). */
+  const authenticate = async (req: FastifyRequest): Promise<void> => {
     const st = req.mengtu;
     const rawUrl = req.raw.url ?? '/';
     const q = rawUrl.indexOf('?');
@@ -148,62 +146,52 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     const query = new Map(parseRawQuery(rawQuery));
     st.action = query.get('Action') ?? '';
     st.version = query.get('Version') ?? '';
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const timer = opts.metrics.latency.startTimer({ action: st.action || 'none' });
+    st.stopTimer = opts.metrics.latency.startTimer({ action: st.action || 'none' });
+    if (!st.action) throw new GatewayError('MissingParameter', 'Action');
+    if (!st.version) throw new GatewayError('MissingParameter', 'Version');
+    if (opts.auth) {
+      const headers: Record<string, string | string[] | undefined> = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
+      st.accessKey = verifySignature(
+        { method: req.method, path: rawUrl.slice(0, q === -1 ? undefined : q), rawQuery, headers, body: bodyOf(req) },
+        { region: opts.region, service: opts.service, maxSkewMs: opts.maxSkewMs, now, lookupSecret: (ak) => opts.keys.secretFor(ak) },
+      ).accessKey;
+    }
+    const def = Object.hasOwn(actions, st.action) ? actions[st.action]! : null;
+    if (!def || st.version !== API_VERSION) throw new GatewayError('InvalidActionOrVersion', st.action, st.version);
+    st.def = def;
+  };
+
+  /** The JSON body, validated by the Action before any limit is counted: a bad request costs no quota. */
+  const parseBody = async (req: FastifyRequest): Promise<void> => {
+    let parsed: unknown;
     try {
-      if (!st.action) throw new GatewayError('MissingParameter', 'Action');
-      if (!st.version) throw new GatewayError('MissingParameter', 'Version');
-      let accessKey = 'anonymous';
-      if (opts.auth) {
-        const headers: Record<string, string | string[] | undefined> = {};
-        for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
-        accessKey = verifySignature(
-          { method: req.method, path: rawUrl.slice(0, q === -1 ? undefined : q), rawQuery, headers, body },
-          { region: opts.region, service: opts.service, maxSkewMs: opts.maxSkewMs, now, lookupSecret: (ak) => opts.keys.secretFor(ak) },
-        ).accessKey;
-      }
-      if (!(ACTIONS as readonly string[]).includes(st.action) || st.version !== API_VERSION) {
-        throw new GatewayError('InvalidActionOrVersion', st.action, st.version);
-      }
-      let parsedBody: unknown;
-      try {
-        parsedBody = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new CvError(50204, 'Invalid Param Type: request body must be valid JSON');
-      }
-      const action = st.action as Action;
-      // Each action's body is validated before any limit is counted: a bad request costs no quota.
-      const cvRequest = action === 'CVSync2AsyncGetResult' ? null : parseCVProcessRequest(parsedBody);
-      const getResult = action === 'CVSync2AsyncGetResult' ? parseGetResultRequest(parsedBody) : null;
-      const lease = await limiter.acquire(accessKey);
-      try {
-        let data: object;
-        if (cvRequest && action === 'CVProcess') {
-          const abort = new AbortController();
-          // A caller that hangs up should not keep the engine busy for an answer nobody reads.
-          reply.raw.once('close', () => {
-            if (!reply.raw.writableFinished) abort.abort(new CvError(50500, undefined, { logDetail: 'client went away' }));
-          });
-          data = absoluteUrls((await opts.generator.submit(cvRequest, { requestId: st.requestId, accessKey, signal: abort.signal, log: req.log })).data, req);
-        } else if (cvRequest) {
-          const taskId = await opts.tasks.submit(cvRequest, { requestId: st.requestId, accessKey, log: req.log });
-          req.log.info({ task_id: taskId }, 'task submitted');
-          data = { task_id: taskId };
-        } else {
-          data = absoluteUrls(await opts.tasks.getResult(getResult!, { accessKey, log: req.log }), req);
-        }
-        opts.metrics.requests.inc({ action: st.action, code: '10000' });
-        return reply.code(200).send(cvEnvelope(10000, 'Success', data, st.requestId, st.startNs));
-      } finally {
-        await lease.release();
-      }
-    } catch (err) {
-      return sendError(reply, req, err, opts);
+      parsed = JSON.parse(bodyOf(req).toString('utf8'));
+    } catch {
+      throw new CvError(50204, 'Invalid Param Type: request body must be valid JSON');
+    }
+    req.mengtu.input = req.mengtu.def!.parse(parsed);
+  };
+
+  const applyLimits = async (req: FastifyRequest): Promise<void> => {
+    req.mengtu.lease = await opts.limiter.acquire(req.mengtu.accessKey);
+  };
+
+  app.post('/', { preHandler: [authenticate, parseBody, applyLimits] }, async (req, reply) => {
+    const st = req.mengtu;
+    try {
+      const data = await st.def!.run(st.input, { requestId: st.requestId, accessKey: st.accessKey, log: req.log, req, reply });
+      opts.metrics.requests.inc({ action: st.action, code: '10000' });
+      return reply.code(200).send(cvEnvelope(10000, 'Success', data, st.requestId, st.startNs));
     } finally {
-      timer();
+      await st.lease?.release();
     }
   });
 
   opts.register?.(app);
   return app;
+}
+
+function bodyOf(req: FastifyRequest): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }

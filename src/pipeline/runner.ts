@@ -1,27 +1,34 @@
 /** Chains the stages; records each stage's milliseconds on the job and reports them to an observer. */
 import type { CVProcessRequest } from '../contract/cvprocess.js';
+import { SR_STRENGTH } from './sr/types.js';
 import type { Job, Stage, StageContext } from './types.js';
 
-export function newJob(request: CVProcessRequest, requestId: string): Job {
+/** A fresh job for `request`; `model` is the engine's model name when known (the generate stage sets it). */
+export function newJob(request: CVProcessRequest, requestId: string, model = ''): Job {
   return {
     requestId,
     request,
+    model,
     seed: request.seed,
     modelPrompt: request.prompt,
     negativePrompt: request.negative_prompt?.trim() ?? '',
     rewrittenPrompt: '',
     translatedPrompt: '',
+    rewrite: null,
+    textPlan: null,
     steps: 0,
     guidanceScale: 0,
     scheduler: request.scheduler ?? undefined,
     outputWidth: request.use_sr ? request.width * 2 : request.width,
     outputHeight: request.use_sr ? request.height * 2 : request.height,
-    srStrength: 0.4,
+    srStrength: SR_STRENGTH,
+    srMethod: '',
+    imageRisk: null,
+    delivery: { returnUrl: request.return_url, logo: request.logo_info, aigcMeta: null },
     image: null,
-    aigcMeta: null,
     encoded: [],
+    imageUrls: null,
     stageMs: {},
-    extras: {},
   };
 }
 
@@ -31,6 +38,7 @@ export async function runPipeline(job: Job, stages: readonly Stage[], ctx: Stage
   let current = job;
   for (const stage of stages) {
     ctx.signal?.throwIfAborted();
+    ctx.progress?.({ stage: stage.name, step: 0, totalSteps: 0 });
     const t0 = performance.now();
     current = await stage.run(current, ctx);
     const ms = performance.now() - t0;

@@ -8,4 +8,3 @@ export { loadUrlSecret, urlSecretPath } from './secret.js';
 export { startSweeper, type SweeperOptions } from './sweeper.js';
 export { serveImage, type ServeResult } from './serve.js';
 export { createImageHosting, DEFAULT_URL_TTL_SECONDS, type ImageHosting, type HostingOptions } from './hosting.js';
-export { storeStage } from './stage.js';

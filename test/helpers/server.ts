@@ -34,6 +34,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}, opts: { n
     {},
   );
   const server = await startServer(cfg, pino({ level: 'silent' }), opts.now ? { now: opts.now } : {});
-  await server.host.load();
+  // A scaled gateway holds no engine: its workers load theirs.
+  if (server.runtime.role === 'embedded') await server.runtime.host.load();
   return server;
 }

@@ -7,4 +7,3 @@ export {
   SOFTWARE,
   type AiLabelMeta,
 } from './ai-label.js';
-export { encodeStage, type EncodeStageOptions } from './stage.js';

@@ -80,4 +80,3 @@ export async function createSuperResolver(opts: SuperResolverOptions = {}): Prom
   if (mode === 'model') throw new SuperResolutionError(`no super-resolution model available: ${reasons.join('; ')}`);
   return lanczosResolver(`super-resolution: no SR model available (${reasons.join('; ')}); falling back to Lanczos-3 ×2 resize`);
 }
-export { superResolutionStage } from './stage.js';

@@ -1,10 +1,10 @@
 /** Runs the diffusion engine at the requested render size and records what it actually used. */
-import type { Stage } from '../types.js';
+import { CvError } from '../../contract/errors.js';
 import type { StepInfo } from '../../engine/types.js';
+import type { Stage } from '../types.js';
 
 export interface GenerateStageOptions {
-  onStep?: (requestId: string, info: StepInfo) => void;
-  /** Ask the engine for a decoded preview on each step's info (TAESD when installed, else the linear map). */
+  /** Ask the engine for a decoded preview on each step's progress (TAESD when installed, else the linear map). */
   previews?: boolean;
   onTimings?: (t: { textEncoderMs: number; unetMs: number; vaeMs: number; totalMs: number }) => void;
 }
@@ -13,7 +13,10 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
   return {
     name: 'generate',
     async run(job, ctx) {
-      const out = await ctx.engine.generate({
+      const engine = ctx.engine;
+      if (!engine) throw new CvError(50501, undefined, { logDetail: 'generate stage ran without an engine' });
+      const progress = ctx.progress;
+      const out = await engine.generate({
         prompt: job.modelPrompt,
         ...(job.negativePrompt ? { negativePrompt: job.negativePrompt } : {}),
         width: job.request.width,
@@ -22,9 +25,16 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
         ...(job.scheduler ? { scheduler: job.scheduler } : {}),
         ...(job.request.steps != null ? { steps: job.request.steps } : {}),
         ...(job.request.guidance_scale != null ? { guidanceScale: job.request.guidance_scale } : {}),
-        ...(opts.onStep ? { onStep: (info: StepInfo) => opts.onStep!(job.requestId, info), ...(opts.previews ? { previews: true } : {}) } : {}),
+        ...(progress
+          ? {
+              onStep: (info: StepInfo) =>
+                progress({ stage: 'generate', step: info.step, totalSteps: info.totalSteps, ...(info.preview ? { preview: info.preview } : {}) }),
+              ...(opts.previews ? { previews: true } : {}),
+            }
+          : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
+      job.model = engine.modelName;
       job.image = out.image;
       job.steps = out.steps;
       job.guidanceScale = out.guidanceScale;

@@ -3,21 +3,31 @@
  * super-resolution → typography render → image risk → watermark → encode (+AI label) → store.
  * Each stage's dependencies are closed over here, so a reader finds every stage in one list.
  */
-import { encodeStage } from '../encode/stage.js';
-import { rewriteStage } from '../rewrite/stage.js';
 import type { PromptRewriter } from '../rewrite/rewriter.js';
-import { superResolutionStage } from '../sr/stage.js';
 import type { SuperResolver } from '../sr/types.js';
-import { watermarkStage } from '../watermark/stage.js';
-import { imageRiskStage, textRiskStage } from '../../safety/stages.js';
 import type { ImageRiskChecker } from '../../safety/image-risk.js';
 import type { TextRiskChecker } from '../../safety/text-risk.js';
 import type { ImageHosting } from '../../storage/hosting.js';
-import { storeStage } from '../../storage/stage.js';
 import type { Stage } from '../types.js';
+import { encodeStage } from './encode.js';
 import { generateStage, type GenerateStageOptions } from './generate.js';
+import { rewriteStage } from './rewrite.js';
+import { imageRiskStage, textRiskStage } from './safety.js';
 import { seedStage } from './seed.js';
+import { storeStage } from './store.js';
+import { superResolutionStage } from './super-resolution.js';
 import { typographyPlanStage, typographyRenderStage } from './typography.js';
+import { watermarkStage } from './watermark.js';
+
+export { encodeStage, type EncodeStageOptions } from './encode.js';
+export { generateStage, type GenerateStageOptions } from './generate.js';
+export { rewriteStage } from './rewrite.js';
+export { imageRiskStage, textRiskStage } from './safety.js';
+export { seedStage } from './seed.js';
+export { storeStage } from './store.js';
+export { superResolutionStage } from './super-resolution.js';
+export { typographyPlanStage, typographyRenderStage } from './typography.js';
+export { watermarkStage } from './watermark.js';
 
 export interface StageDeps {
   textRisk: TextRiskChecker;

@@ -1,3 +1,2 @@
 export { applyWatermark, markText, markBox, DEFAULT_MARK_TEXT, type MarkBox } from './watermark.js';
 export { ensureWatermarkFont, WATERMARK_FAMILY } from './font.js';
-export { watermarkStage } from './stage.js';

@@ -1,7 +1,7 @@
 /** The use_sr stage: ×2 by the configured resolver, then exact delivered size; records which method ran. */
+import { resizeRaw } from '../sr/lanczos.js';
+import type { SuperResolver } from '../sr/types.js';
 import type { Stage } from '../types.js';
-import { resizeRaw } from './lanczos.js';
-import type { SuperResolver } from './types.js';
 
 export function superResolutionStage(sr: SuperResolver): Stage {
   return {
@@ -15,7 +15,7 @@ export function superResolutionStage(sr: SuperResolver): Stage {
         out = await resizeRaw(out, job.outputWidth, job.outputHeight, 'lanczos3');
       }
       job.image = out;
-      job.extras.srMethod = sr.method;
+      job.srMethod = sr.method;
       return job;
     },
   };

@@ -3,8 +3,8 @@
  * screens rewritten text (CvError 50512) because an LLM can introduce words the input did not have.
  */
 import type { TextRiskChecker } from '../../safety/text-risk.js';
+import type { PromptRewriter } from '../rewrite/rewriter.js';
 import type { Stage } from '../types.js';
-import type { PromptRewriter } from './rewriter.js';
 
 export function rewriteStage(rewriter: PromptRewriter, textRisk?: TextRiskChecker): Stage {
   return {
@@ -19,7 +19,11 @@ export function rewriteStage(rewriter: PromptRewriter, textRisk?: TextRiskChecke
       job.rewrittenPrompt = r.rephraser;
       job.translatedPrompt = r.translated;
       job.modelPrompt = r.modelPrompt;
-      job.extras.rewrite = { source: r.source, subject: r.subject, fallbackReason: r.fallbackReason };
+      job.rewrite = {
+        source: r.source,
+        ...(r.subject ? { subject: r.subject } : {}),
+        ...(r.fallbackReason ? { fallbackReason: r.fallbackReason } : {}),
+      };
       return job;
     },
   };

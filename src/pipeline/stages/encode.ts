@@ -1,6 +1,6 @@
 /** The encode stage: PNG with the implicit AI label (producer = the configured service name). */
 import type { Stage } from '../types.js';
-import { encodePng } from './encode-png.js';
+import { encodePng } from '../encode/encode-png.js';
 
 export interface EncodeStageOptions {
   /** ContentProducer in the label, e.g. `mengtu@example.com` or the operator's name. Default 'mengtu'. */
@@ -12,18 +12,20 @@ export interface EncodeStageOptions {
 export function encodeStage(opts: EncodeStageOptions = {}): Stage {
   return {
     name: 'encode',
-    async run(job, ctx) {
+    async run(job) {
       if (!job.image) throw new Error('encode: no image');
+      const meta = job.delivery.aigcMeta;
       // The prompt is not written into the file: images travel further than logs do.
       const png = await encodePng(
         job.image,
         {
-          requestId: job.aigcMeta?.producer_id || job.requestId,
-          producer: job.aigcMeta?.content_producer || (opts.producer ?? 'mengtu'),
-          propagator: job.aigcMeta?.content_propagator ?? '',
-          propagateId: job.aigcMeta?.propagate_id ?? '',
+          requestId: meta?.producer_id || job.requestId,
+          producer: meta?.content_producer || (opts.producer ?? 'mengtu'),
+          propagator: meta?.content_propagator ?? '',
+          propagateId: meta?.propagate_id ?? '',
           seed: job.seed,
-          model: ctx.engine.modelName,
+          // Recorded on the job, so a gateway with no engine loaded can deliver.
+          model: job.model,
         },
         { aiLabel: opts.aiLabel ?? true },
       );

@@ -1,7 +1,7 @@
 /** Pipeline stages for text risk (input prompt) and image risk (output image). */
-import type { Stage } from '../pipeline/types.js';
-import type { ImageRiskChecker } from './image-risk.js';
-import type { TextRiskChecker } from './text-risk.js';
+import type { ImageRiskChecker } from '../../safety/image-risk.js';
+import type { TextRiskChecker } from '../../safety/text-risk.js';
+import type { Stage } from '../types.js';
 
 /** Screens the request prompt: CvError 50412 (prohibited) or 50413 (copyright) stops the request. */
 export function textRiskStage(checker: TextRiskChecker): Stage {
@@ -14,13 +14,13 @@ export function textRiskStage(checker: TextRiskChecker): Stage {
   };
 }
 
-/** Classifies the output image: CvError 50511 above the threshold. Scores go to `job.extras.imageRisk`. */
+/** Classifies the output image: CvError 50511 above the threshold. Scores go to `job.imageRisk`. */
 export function imageRiskStage(checker: ImageRiskChecker): Stage {
   return {
     name: 'image_risk',
     async run(job) {
       if (!job.image) return job;
-      job.extras.imageRisk = await checker.assertImageSafe(job.image);
+      job.imageRisk = await checker.assertImageSafe(job.image);
       return job;
     },
   };

@@ -1,0 +1,165 @@
+/**
+ * The job service the gateway calls, over any JobQueue and TaskStore:
+ *  - CVProcess: queue the picture, wait, deliver (watermark, encode, store) for the request's choices;
+ *  - the async pair: submit checks the prompt's text risk, creates the task and queues it; GetResult runs
+ *    the delivery stages for the fetch's req_json over the stored picture.
+ * Delivery needs no engine (the job records its model), so any gateway can answer for any worker.
+ * Errors before a task exists are thrown (no task); a task that fails later is reported by GetResult.
+ */
+import type { Logger } from 'pino';
+import { newTaskId, pendingData, type GetResultRequest } from '../contract/async-task.js';
+import type { CVProcessRequest } from '../contract/cvprocess.js';
+import { CvError } from '../contract/errors.js';
+import { buildCVProcessData, type CVProcessData } from '../contract/response.js';
+import { newJob, runPipeline, type StageObserver } from '../pipeline/runner.js';
+import { splitDelivery, SUBMIT_CHECK_STAGES } from '../pipeline/stages/index.js';
+import type { Delivery, Job, JobRecord, Log, Stage } from '../pipeline/types.js';
+import { resolveSeed } from '../engine/rng.js';
+import type { RawImage } from '../engine/types.js';
+import type { JobQueue, ProgressEvent, TaskStore } from './types.js';
+
+/** GetResult's extension while a task is waiting or running; the official clients ignore unknown fields. */
+export interface ProgressData {
+  stage: string;
+  step: number;
+  total_steps: number;
+  elapsed_ms: number;
+  queue_position?: number;
+}
+
+export type GetResultData = (CVProcessData & { status: 'done' }) | (ReturnType<typeof pendingData> & { progress?: ProgressData });
+
+export interface JobServiceOptions {
+  queue: JobQueue;
+  tasks: TaskStore;
+  /** The full stage list; the service runs the submit checks and the delivery stages of it. */
+  stages: readonly Stage[];
+  /** The configured model's name, put on each payload. */
+  model: string;
+  log: Logger;
+  observeStage?: StageObserver;
+  now?: () => Date;
+}
+
+export interface CallMeta {
+  requestId: string;
+  accessKey: string;
+  log?: Log;
+}
+
+export class JobService {
+  private readonly delivery: Stage[];
+  private readonly checks: Stage[];
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: JobServiceOptions) {
+    const { production, delivery } = splitDelivery(opts.stages);
+    this.delivery = delivery;
+    this.checks = production.filter((s) => SUBMIT_CHECK_STAGES.has(s.name));
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  get queue(): JobQueue {
+    return this.opts.queue;
+  }
+
+  /** CVProcess: the whole pipeline for one request. */
+  async process(request: CVProcessRequest, meta: CallMeta & { signal?: AbortSignal }): Promise<{ job: Job; data: CVProcessData }> {
+    request = withSeed(request);
+    const produced = await this.opts.queue.run(
+      { request, requestId: meta.requestId, accessKey: meta.accessKey, model: this.opts.model },
+      { ...(meta.signal ? { signal: meta.signal } : {}), ...(meta.log ? { log: meta.log } : {}) },
+    );
+    const delivery: Delivery = { returnUrl: request.return_url, logo: request.logo_info, aigcMeta: null };
+    return this.deliver(produced.job, produced.picture, delivery, meta);
+  }
+
+  /** CVSync2AsyncSubmitTask: queues a task; throws the contract's error (and creates no task) when it cannot be taken. */
+  async submitTask(request: CVProcessRequest, meta: CallMeta): Promise<string> {
+    const log = meta.log ?? this.opts.log;
+    // Refusals a caller must see now: risky prompt text, nothing to run it, a full queue.
+    await runPipeline(newJob(request, meta.requestId, this.opts.model), this.checks, { log }, this.opts.observeStage);
+    await this.opts.queue.assertCapacity();
+    request = withSeed(request);
+    const taskId = newTaskId();
+    await this.opts.tasks.create(taskId, meta.accessKey);
+    try {
+      await this.opts.queue.enqueue({ request, requestId: meta.requestId, accessKey: meta.accessKey, taskId, model: this.opts.model });
+    } catch (err) {
+      // Not accepted after all (a full queue raced us): the task never existed for the caller.
+      await this.opts.tasks.cancel(taskId);
+      throw err;
+    }
+    return taskId;
+  }
+
+  /** CVSync2AsyncGetResult: the status; when done, the §5 data for this fetch's delivery choices, or the task's error. */
+  async getResult(req: GetResultRequest, meta: Omit<CallMeta, 'requestId'>): Promise<GetResultData> {
+    const found = await this.opts.tasks.get(req.task_id, meta.accessKey);
+    if (found.kind !== 'found') return pendingData(found.kind);
+    const task = found.task;
+    if (task.state === 'in_queue' || task.state === 'generating') {
+      return { ...pendingData(task.state), ...(task.progress ? { progress: progressData(task.progress) } : {}) };
+    }
+    if (task.state === 'cancelled') return pendingData('cancelled');
+    if (task.error) throw new CvError(task.error.code, task.error.message || undefined);
+    const picture = task.job ? await this.opts.tasks.picture(task.id) : null;
+    if (!task.job || !picture) return pendingData('expired');
+    const { data } = await this.deliver(task.job, picture, { returnUrl: req.return_url, logo: req.logo_info, aigcMeta: req.aigc_meta }, meta);
+    return { ...data, status: 'done' };
+  }
+
+  /**
+   * CVCancelTask: a waiting task is removed, a running one stops at its next step; either then answers
+   * `cancelled`. A finished task stays as it is. Same per-key visibility as GetResult.
+   */
+  async cancelTask(taskId: string, meta: Omit<CallMeta, 'requestId'>): Promise<{ status: string }> {
+    const found = await this.opts.tasks.get(taskId, meta.accessKey);
+    if (found.kind !== 'found') return { status: found.kind };
+    const { task } = found;
+    if (task.state === 'done' || task.state === 'cancelled') return { status: task.state };
+    // The record first: a worker that finishes in between must not turn it into done.
+    await this.opts.tasks.cancel(taskId);
+    const outcome = await this.opts.queue.cancel(taskId);
+    (meta.log ?? this.opts.log).info({ task_id: taskId, outcome }, 'task cancelled');
+    return { status: 'cancelled' };
+  }
+
+  /** Runs the delivery stages over a finished picture and builds the §5 data. */
+  private async deliver(record: JobRecord, picture: RawImage, delivery: Delivery, meta: Omit<CallMeta, 'requestId'>): Promise<{ job: Job; data: CVProcessData }> {
+    const log = meta.log ?? this.opts.log;
+    const job: Job = { ...record, delivery, image: picture, encoded: [], imageUrls: null, stageMs: { ...record.stageMs } };
+    const done = await runPipeline(job, this.delivery, { log }, this.opts.observeStage);
+    if (done.delivery.returnUrl && !done.imageUrls) throw new Error('return_url requested but no image store is configured');
+    const data = buildCVProcessData(done, {
+      base64: done.delivery.returnUrl ? [] : done.encoded.map((b) => b.toString('base64')),
+      urls: done.delivery.returnUrl ? done.imageUrls : null,
+      appKey: meta.accessKey,
+      createdAt: this.now(),
+    });
+    log.info({ seed: done.seed, stage_ms: roundAll(done.stageMs), size: `${done.outputWidth}x${done.outputHeight}` }, 'job done');
+    return { job: done, data };
+  }
+}
+
+/**
+ * Seed -1 is resolved before the job is queued: a job re-run on another worker (its first one died) makes
+ * the same pixels.
+ */
+function withSeed(request: CVProcessRequest): CVProcessRequest {
+  return request.seed === -1 ? { ...request, seed: resolveSeed(-1) } : request;
+}
+
+function progressData(p: ProgressEvent): ProgressData {
+  return {
+    stage: p.stage,
+    step: p.step,
+    total_steps: p.totalSteps,
+    elapsed_ms: p.elapsedMs,
+    ...(p.queuePosition !== undefined ? { queue_position: p.queuePosition } : {}),
+  };
+}
+
+function roundAll(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+}
