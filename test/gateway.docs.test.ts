@@ -28,6 +28,7 @@ test('/openapi.json is OpenAPI 3 and documents every HTTP route', async () => {
     ['/metrics', 'get'],
     ['/images/{key}', 'get'],
     ['/openapi.json', 'get'],
+    ['/v1/tasks/{task_id}/events', 'get'],
   ];
   for (const [p, m] of want) assert.ok(doc.paths[p]?.[m], `${m.toUpperCase()} ${p} is documented (have: ${Object.keys(doc.paths).join(', ')})`);
   assert.match(JSON.stringify(doc.paths['/']!.post!.requestBody), /negative_prompt/);

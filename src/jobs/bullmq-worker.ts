@@ -71,8 +71,8 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
       const job = await opts.process(payload, {
         log,
         ...(signal ? { signal } : {}),
-        // Previews are pixels: they stay in this process, the queue carries the step only.
-        onProgress: ({ preview: _preview, ...e }) => void bjob.updateProgress(e).catch(() => undefined),
+        // Steps and their small JPEG previews travel on the job's progress channel to every gateway.
+        onProgress: (e) => void bjob.updateProgress(e).catch(() => undefined),
       });
       if (!job.image) throw new Error('the pipeline produced no picture');
       const { image, encoded: _encoded, ...record } = job;

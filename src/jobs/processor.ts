@@ -10,6 +10,7 @@ import type { Job, Log, Stage } from '../pipeline/types.js';
 import type { RawImage } from '../engine/types.js';
 import type { EngineHost } from './engine-host.js';
 import type { JobPayload, ProgressEvent, TaskStore } from './types.js';
+import { encodePreview, previewThrottle } from '../pipeline/preview.js';
 
 export interface ProcessorOptions {
   host: EngineHost;
@@ -41,9 +42,14 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
     const job = newJob(payload.request, payload.requestId, engine.modelName);
     const base = { requestId: payload.requestId, ...(payload.taskId ? { taskId: payload.taskId } : {}) };
     let storedAt = -Infinity;
+    const previewDue = previewThrottle();
     const publish = (stage: string, step: number, totalSteps: number, preview?: RawImage): void => {
       const event: ProgressEvent = { ...base, stage, step, totalSteps, elapsedMs: Math.round(performance.now() - t0) };
-      ctl.onProgress?.(preview ? { ...event, preview } : event);
+      ctl.onProgress?.(event);
+      // The step's picture follows as its own event once encoded (a few ms, off the sampler's path).
+      if (preview && ctl.onProgress && previewDue()) {
+        void encodePreview(preview).then((p) => ctl.onProgress?.({ ...event, preview: p }), () => undefined);
+      }
       if (payload.taskId && (performance.now() - storedAt >= STORE_PROGRESS_EVERY_MS || (step > 0 && step === totalSteps))) {
         storedAt = performance.now();
         opts.tasks.progress(payload.taskId, event).catch(() => undefined);

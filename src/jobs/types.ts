@@ -12,6 +12,7 @@
 import type { CVProcessRequest } from '../contract/cvprocess.js';
 import type { CvErrorCode } from '../contract/errors.js';
 import type { RawImage } from '../engine/types.js';
+import type { EncodedPreview } from '../pipeline/preview.js';
 import type { JobRecord, Log } from '../pipeline/types.js';
 
 export type { JobRecord } from '../pipeline/types.js';
@@ -47,10 +48,11 @@ export interface ProgressEvent {
   elapsedMs: number;
   queuePosition?: number;
   /**
-   * The decoded step preview when the runtime asked for previews (the playground's stream). Pixels: it
-   * reaches in-process listeners only; task stores and the BullMQ progress channel never carry it.
+   * A small JPEG of the picture so far, when the runtime asked for previews (the progress stream): at most
+   * one per PREVIEW_EVERY_MS per job, a few KB, so the BullMQ progress channel carries it to any gateway.
+   * Task stores never keep it.
    */
-  preview?: RawImage;
+  preview?: EncodedPreview;
 }
 
 /** A finished picture and its record: what a queue hands back to the side that delivers it. */

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Redis } from 'ioredis';
 import { buildApp } from '../gateway/app.js';
+import { registerProgressRoutes } from '../gateway/progress.js';
 import { fileKeyBackend, openKeyStore, RedisKeyBackend, startKeyReload } from '../gateway/keys.js';
 import { registerPlayground } from '../gateway/playground.js';
 import { registerOpenAiRoutes } from '../gateway/openai.js';
@@ -63,6 +64,8 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     hosting: true,
     sweep: true,
     generate: {
+      // Step previews for the progress stream (throttled and encoded small by the job processor).
+      previews: true,
       onTimings: (t) => {
         metrics.engineSeconds.observe({ phase: 'text_encoder' }, t.textEncoderMs / 1000);
         metrics.engineSeconds.observe({ phase: 'unet' }, t.unetMs / 1000);
@@ -111,6 +114,17 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
         },
         auth: cfg.auth.enabled,
         model: cfg.engine.model,
+      });
+      registerProgressRoutes(app, {
+        jobs: runtime.jobs,
+        auth: {
+          enabled: cfg.auth.enabled,
+          region: cfg.auth.region,
+          service: cfg.auth.service,
+          maxSkewMs: cfg.auth.maxSkewSeconds * 1000,
+          lookupSecret: (ak) => keys.secretFor(ak),
+          ...(opts.now ? { now: opts.now } : {}),
+        },
       });
       const signer = hosting?.signer;
       if (!hosting || !signer) return; // S3 URLs point at the bucket

@@ -16,7 +16,7 @@ export interface RunningWorker {
 export async function startWorker(cfg: Config, logger: Logger): Promise<RunningWorker> {
   if (!cfg.queue.redisUrl) throw new Error('mengtu worker needs Redis: --redis redis://host:6379 or MENGTU_REDIS_URL');
   await mkdir(cfg.server.dataDir, { recursive: true });
-  const runtime = await createRuntime(cfg, { log: logger, hosting: false, role: 'worker', sweep: true });
+  const runtime = await createRuntime(cfg, { log: logger, hosting: false, role: 'worker', sweep: true, generate: { previews: true } });
   await runtime.host.load();
   await runtime.worker!.start();
   logger.info({ model: cfg.engine.model, redis: redactUrl(cfg.queue.redisUrl), concurrency: cfg.engine.workers, queue: cfg.queue.name }, 'mengtu worker ready');
