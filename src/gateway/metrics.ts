@@ -1,4 +1,9 @@
-/** Prometheus metrics (prom-client), one registry per app so tests and multiple servers don't collide. */
+/**
+ * Prometheus metrics (prom-client), one registry per process role so tests and multiple servers don't
+ * collide. Gateways report requests, queue depth and live workers (from Redis, the same for every gateway);
+ * workers report what they ran: jobs by outcome, time waited in the queue, retried and stalled jobs.
+ */
+import type { Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
@@ -9,6 +14,16 @@ export interface Metrics {
   inFlight: Gauge;
   engineSeconds: Histogram<'phase'>;
   stageSeconds: Histogram<'stage'>;
+  /** Jobs this worker finished, by outcome: done, refused (a business refusal), failed, cancelled. */
+  jobs: Counter<'outcome'>;
+  /** Time from enqueue to a worker starting the job. */
+  jobWaitSeconds: Histogram;
+  /** Jobs started again after a failure (BullMQ retry with backoff). */
+  jobsRetried: Counter;
+  /** Jobs whose worker stopped renewing their lock (died), moved back to the queue. */
+  jobsStalled: Counter;
+  /** Workers with a live heartbeat (gateways, scaled mode). */
+  workers: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -46,5 +61,38 @@ export function createMetrics(): Metrics {
       buckets: secondsBuckets,
       registers: [registry],
     }),
+    jobs: new Counter({ name: 'mengtu_jobs_total', help: 'Jobs finished by this worker, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    jobWaitSeconds: new Histogram({
+      name: 'mengtu_job_wait_seconds',
+      help: 'Time a job waited in the queue before a worker started it',
+      buckets: secondsBuckets,
+      registers: [registry],
+    }),
+    jobsRetried: new Counter({ name: 'mengtu_jobs_retried_total', help: 'Job attempts after a failed one (retries with backoff)', registers: [registry] }),
+    jobsStalled: new Counter({ name: 'mengtu_jobs_stalled_total', help: 'Jobs found stalled (their worker died) and moved back to the queue', registers: [registry] }),
+    workers: new Gauge({ name: 'mengtu_workers', help: 'Workers with a live heartbeat', registers: [registry] }),
   };
+}
+
+/** The failedReason prefix workers use for business refusals vs internal failures (`cv:<code>:…`). */
+function outcomeOf(failedReason: string): 'refused' | 'failed' | 'cancelled' {
+  if (/cancel/i.test(failedReason)) return 'cancelled';
+  const code = /^cv:(\d{5}):/.exec(failedReason)?.[1];
+  return code && code !== '50500' && code !== '50501' ? 'refused' : 'failed';
+}
+
+/** Counts a BullMQ worker's jobs into `metrics` (the worker role's /metrics). */
+export function observeBullWorker(worker: Worker, metrics: Metrics): void {
+  worker.on('active', (job) => {
+    const started = job.processedOn ?? Date.now();
+    metrics.jobWaitSeconds.observe(Math.max(0, started - job.timestamp) / 1000);
+    if (job.attemptsMade > 0) metrics.jobsRetried.inc();
+  });
+  worker.on('completed', () => metrics.jobs.inc({ outcome: 'done' }));
+  worker.on('failed', (job, err) => {
+    // A failure that will be retried is not an outcome yet.
+    if (job && job.attemptsMade < (job.opts.attempts ?? 1) && !err.name.includes('Unrecoverable')) return;
+    metrics.jobs.inc({ outcome: outcomeOf(job?.failedReason ?? err.message) });
+  });
+  worker.on('stalled', () => metrics.jobsStalled.inc());
 }

@@ -109,7 +109,7 @@ export const CONFIG_SCHEMA = {
   },
   queue: {
     redisUrl: optStr('MENGTU_REDIS_URL', 'Redis for the scaled mode (`redis://host:6379/0`): job queue, task records, limits and keys shared by every gateway and worker. Unset = embedded mode (in-process queue, SQLite task records)', { flag: '--redis' }),
-    name: str('MENGTU_QUEUE_NAME', 'mengtu-jobs', 'BullMQ queue name (gateways and workers of one deployment must agree)'),
+    name: str('MENGTU_QUEUE_NAME', 'generate', 'BullMQ queue name (gateways and workers of one deployment must agree)'),
     prefix: str('MENGTU_REDIS_PREFIX', 'mengtu', 'prefix of every Redis key this deployment writes (several deployments can share one Redis)'),
     jobLockMs: int('MENGTU_JOB_LOCK_MS', 30_000, 1000, MAX, 'worker: a job\'s lock lasts this long unrenewed (renewed every half); a dead worker\'s job is taken by another worker after it'),
     stalledCheckMs: int('MENGTU_STALLED_CHECK_MS', 30_000, 500, MAX, 'worker: how often it looks for jobs whose worker died'),
