@@ -12,6 +12,7 @@ import { createJobProcessor } from '../jobs/processor.js';
 import { RedisTaskStore } from '../jobs/redis-task-store.js';
 import { JobService } from '../jobs/service.js';
 import { MemoryTaskStore } from '../jobs/task-store.js';
+import { INTERRUPTED, SqliteTaskStore } from '../jobs/sqlite-task-store.js';
 import type { JobQueue, TaskStore } from '../jobs/types.js';
 import { createPromptRewriter } from '../pipeline/rewrite/rewriter.js';
 import type { StageObserver } from '../pipeline/runner.js';
@@ -42,6 +43,11 @@ export interface RuntimeOptions {
   hosting: boolean;
   /** Background sweeps of expired images and tasks (long-running processes only). */
   sweep?: boolean;
+  /**
+   * Embedded mode: keep async task records in SQLite under the data dir, so a restart forgets no task
+   * (the server). Default false: `mengtu generate` and the benches keep them in memory.
+   */
+  durableTasks?: boolean;
   generate?: GenerateStageOptions;
   observeStage?: StageObserver;
 }
@@ -108,7 +114,11 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const host = new EngineHost({ model: cfg.engine.model, pull: cfg.engine.pullOnStart, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log });
   const pictures = pictureStore(cfg, redis !== null);
   const ttlMs = cfg.tasks.ttlHours * 3_600_000;
-  const tasks: TaskStore = redis ? new RedisTaskStore(pictures, { ...redis, ttlMs }) : new MemoryTaskStore(pictures, { ttlMs });
+  const tasks: TaskStore = redis
+    ? new RedisTaskStore(pictures, { ...redis, ttlMs })
+    : opts.durableTasks
+      ? await openDurableTasks(cfg, pictures, ttlMs, log)
+      : new MemoryTaskStore(pictures, { ttlMs });
   const processJob = createJobProcessor({ host, stages, tasks, log, ...(opts.observeStage ? { observeStage: opts.observeStage } : {}) });
   const bull = redis && role === 'gateway' ? new BullJobQueue({ ...redis, maxQueue: cfg.engine.maxQueue, tasks, pictures, log }) : null;
   const queue: JobQueue = bull ?? new InProcessQueue({ host, process: processJob, tasks, workers: cfg.engine.workers, maxQueue: cfg.engine.maxQueue, log });
@@ -172,6 +182,16 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
  * configured in scaled mode, else `<dataDir>/tasks` — which scaled deployments without a bucket put on a
  * folder every process shares.
  */
+/** SQLite task records; first deletes what a crash left half-written, then answers interrupted tasks. */
+async function openDurableTasks(cfg: Config, pictures: ImageStore, ttlMs: number, log: Logger): Promise<TaskStore> {
+  let temp = 0;
+  for (const store of [pictures, LocalImageStore.inDataDir(cfg.server.dataDir)]) if (store instanceof LocalImageStore) temp += await store.sweepTemp();
+  const tasks = SqliteTaskStore.inDataDir(cfg.server.dataDir, pictures, { ttlMs });
+  if (temp > 0) log.info({ deleted: temp }, 'half-written temporary files from an earlier crash deleted');
+  if (tasks.interrupted > 0) log.warn({ tasks: tasks.interrupted, code: INTERRUPTED.code }, 'tasks interrupted by a restart answered as failed');
+  return tasks;
+}
+
 function pictureStore(cfg: Config, scaled: boolean): ImageStore {
   const s3 = scaled ? s3Options(cfg) : null;
   if (s3) return new S3ImageStore({ ...s3, prefix: `${s3.prefix ?? ''}tasks/` });

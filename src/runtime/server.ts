@@ -63,6 +63,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     log: logger,
     hosting: true,
     sweep: true,
+    durableTasks: true,
     generate: {
       // Step previews for the progress stream (throttled and encoded small by the job processor).
       previews: true,
