@@ -131,7 +131,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', ...rest });
   });
   app.get('/metrics', async (_req, reply) => {
-    const counts = await opts.jobs.queue.counts();
+    const [counts, status] = await Promise.all([opts.jobs.queue.counts(), opts.readiness()]);
+    // Scaled gateways report live workers (from Redis heartbeats; every gateway sees the same number).
+    if (typeof status.workers === 'number' && status.workers >= 0) opts.metrics.workers.set(status.workers);
     opts.metrics.queueDepth.set(counts.waiting);
     opts.metrics.inFlight.set(counts.running);
     return reply.header('Content-Type', opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { Redis } from 'ioredis';
+import { checkRedisForQueue } from './redis-check.js';
 import { buildApp } from '../gateway/app.js';
 import { registerProgressRoutes } from '../gateway/progress.js';
 import { fileKeyBackend, openKeyStore, RedisKeyBackend, startKeyReload } from '../gateway/keys.js';
@@ -43,6 +44,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
   await mkdir(cfg.server.dataDir, { recursive: true });
   // Scaled mode keeps keys, limits and tasks in Redis so every gateway sees the same ones.
   const redis = cfg.queue.redisUrl ? new Redis(cfg.queue.redisUrl, { maxRetriesPerRequest: 3 }) : null;
+  if (redis) for (const f of await checkRedisForQueue(redis)) logger[f.level](f.message);
   const keyBackend = redis ? new RedisKeyBackend(redis, cfg.queue.prefix) : fileKeyBackend(cfg.server.dataDir, { keysFile: cfg.auth.keysFile });
   const { store: keys, generated } = await openKeyStore(keyBackend, cfg.auth.accessKeys);
   const stopKeyReload = startKeyReload(keys, keyBackend, cfg.auth.accessKeys, {
