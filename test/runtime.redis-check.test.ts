@@ -44,3 +44,20 @@ test('docs/deployment.md: its redis.conf excerpt passes the check, and every tes
   assert.ok(cited.length >= 4);
   for (const f of cited) assert.ok(existsSync(new URL(`../${f}`, import.meta.url)), `${f} is cited but missing`);
 });
+
+test('docs/deployment.md: every flag its systemd units pass exists in that command’s --help', { timeout: 300_000 }, async () => {
+  const { readFileSync } = await import('node:fs');
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = promisify(execFile);
+  const doc = readFileSync(new URL('../docs/deployment.md', import.meta.url), 'utf8');
+  const units = [...doc.matchAll(/^ExecStart=\S+ \S+mengtu\.js (\w+)(.*)$/gm)].map((m) => ({ cmd: m[1]!, flags: [...m[2]!.matchAll(/--[\w-]+/g)].map((f) => f[0]) }));
+  assert.deepEqual(units.map((u) => u.cmd).sort(), ['serve', 'serve', 'worker']);
+  const root = new URL('..', import.meta.url);
+  await Promise.all(
+    units.map(async (u) => {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', u.cmd, '--help'], { cwd: root, timeout: 240_000 });
+      for (const f of u.flags) assert.ok(stdout.includes(f), `mengtu ${u.cmd} has no ${f}`);
+    }),
+  );
+});
