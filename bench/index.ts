@@ -2,6 +2,7 @@
 import { formatEngineBench, runEngineBench } from './engine.js';
 import { runGatewayBench } from './gateway.js';
 import { runPipelineBench } from './pipeline.js';
+import { runScaleBench } from './scale.js';
 import { formatStagesBench, runStagesBench } from './stages.js';
 import { runTextBench } from './text.js';
 
@@ -14,5 +15,7 @@ process.stdout.write('== pipeline, per stage, real jobs ==\n');
 await runPipelineBench();
 process.stdout.write('\n== gateway ==\n');
 await runGatewayBench();
+process.stdout.write('\n== scale-out (Redis, workers) ==\n');
+await runScaleBench();
 process.stdout.write('\n== text in images ==\n');
 await runTextBench();

@@ -169,7 +169,8 @@ export async function runScaleBench(opts: { requests?: number; tasks?: number; s
 
   const redis = await startRedis();
   const shared = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-shared-'));
-  const gateway = await startServer(baseConfig(shared, redis.url), silent);
+  // Errors are logged (to stderr): a failed call in a bench should say why.
+  const gateway = await startServer(baseConfig(shared, redis.url), pino({ level: 'error' }, pino.destination(2)));
   const workers = [spawnWorker(redis.url, shared)];
   const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue(loadConfig({}, {}).queue.name, { connection: conn, prefix: PREFIX });

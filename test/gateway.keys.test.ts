@@ -8,15 +8,14 @@ import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { signRequest } from '../src/client/index.js';
 import { createKey, fileKeyBackend, RedisKeyBackend, setKeyDisabled, UnknownKeyError, type AccessKey } from '../src/gateway/keys.js';
 import type { RunningServer } from '../src/runtime/server.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { useRedis } from './helpers/redis.js';
 import { startTestServer, testHome } from './helpers/server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,22 +66,13 @@ test('embedded: `mengtu keys create` works on a running gateway; revoke and enab
 });
 
 describe('scaled: keys in Redis', () => {
-  let redis: TestRedis;
-  let admin: Redis;
-  before(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url);
-  });
-  after(async () => {
-    admin.disconnect();
-    await redis.stop();
-  });
+  const r = useRedis();
 
   test('a key created and revoked in Redis is seen by two gateways within seconds', async () => {
-    const overrides = { queue: { redisUrl: redis.url, prefix: 'keys' }, auth: { keysReloadMs: 60_000 } };
+    const overrides = { queue: { redisUrl: r.server().url, prefix: 'keys' }, auth: { keysReloadMs: 60_000 } };
     const a = await startTestServer(overrides);
     const b = await startTestServer(overrides);
-    const backend = new RedisKeyBackend(admin, 'keys');
+    const backend = new RedisKeyBackend(r.client(), 'keys');
     try {
       const key = await createKey(backend, 'shared');
       await eventually(a, key, 10000);
@@ -100,12 +90,12 @@ describe('scaled: keys in Redis', () => {
   });
 
   test('without notifications, the periodic re-read still applies a revoke', async () => {
-    const a = await startTestServer({ queue: { redisUrl: redis.url, prefix: 'quiet' }, auth: { keysReloadMs: 200 } });
+    const a = await startTestServer({ queue: { redisUrl: r.server().url, prefix: 'quiet' }, auth: { keysReloadMs: 200 } });
     try {
-      const key = await createKey(new RedisKeyBackend(admin, 'quiet'));
+      const key = await createKey(new RedisKeyBackend(r.client(), 'quiet'));
       await eventually(a, key, 10000);
       // Written behind the gateways' back: no publish, only the hash.
-      await admin.hset('quiet:keys', key.accessKeyId, JSON.stringify({ ...key, disabled: true }));
+      await r.client().hset('quiet:keys', key.accessKeyId, JSON.stringify({ ...key, disabled: true }));
       await eventually(a, key, 'InvalidAccessKey');
     } finally {
       await a.close();

@@ -8,9 +8,8 @@ import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { parseCVProcessRequest } from '../src/contract/cvprocess.js';
 import { RedisTaskStore } from '../src/jobs/redis-task-store.js';
 import { INTERRUPTED, SqliteTaskStore } from '../src/jobs/sqlite-task-store.js';
@@ -18,7 +17,7 @@ import type { JobRecord, TaskStore } from '../src/jobs/types.js';
 import { newJob } from '../src/pipeline/runner.js';
 import { LocalImageStore } from '../src/storage/local.js';
 import { getResult, pollTask, rawPixels, REQ_KEY, submit } from './helpers/api.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { useRedis } from './helpers/redis.js';
 import { startTestServer } from './helpers/server.js';
 
 const image = { width: 2, height: 2, data: new Uint8ClampedArray([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 9, 9, 9, 255]) };
@@ -117,24 +116,15 @@ test('half-written temp files are deleted, finished files kept', async () => {
 });
 
 describe('Redis task store', () => {
-  let redis: TestRedis;
-  let admin: Redis;
-  before(async () => {
-    redis = await startRedis();
-    admin = new Redis(redis.url);
-  });
-  after(async () => {
-    admin.disconnect();
-    await redis.stop();
-  });
+  const redis = useRedis();
 
   test('keeps the TaskStore contract; finished records expire from Redis itself', async () => {
     const dir = await tmp('mengtu-redis-tasks-');
-    const store = new RedisTaskStore(new LocalImageStore(dir), { redisUrl: redis.url, prefix: 'ts', ttlMs: 400 });
+    const store = new RedisTaskStore(new LocalImageStore(dir), { redisUrl: redis.server().url, prefix: 'ts', ttlMs: 400 });
     try {
       await checkStore(store, 400);
       // Redis dropped the records on its own (twice the TTL after they finished): nothing to sweep.
-      assert.deepEqual(await admin.keys('ts:task:*'), []);
+      assert.deepEqual(await redis.client().keys('ts:task:*'), []);
     } finally {
       await store.close();
     }

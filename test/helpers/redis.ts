@@ -7,7 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 
 export interface TestRedis {
   /** `redis://127.0.0.1:<port>` */
@@ -84,4 +86,22 @@ export async function startRedis(opts: { extraArgs?: string[] } = {}): Promise<T
     // Another process may have taken the port between freePort() and the bind: try a new one.
     if (attempt >= 3) throw new Error(`redis-server did not answer PING on ${port}:\n${log}`);
   }
+}
+
+/**
+ * Registers before/after hooks in the current suite: a redis-server and one client for the tests' own
+ * reads and writes. Use the getters inside tests.
+ */
+export function useRedis(): { server: () => TestRedis; client: () => Redis } {
+  let server: TestRedis | undefined;
+  let client: Redis | undefined;
+  before(async () => {
+    server = await startRedis();
+    client = new Redis(server.url);
+  });
+  after(async () => {
+    client?.disconnect();
+    await server?.stop();
+  });
+  return { server: () => server!, client: () => client! };
 }
