@@ -1,10 +1,8 @@
 /**
  * The durable task stores: SQLite (embedded) and Redis (scaled) keep the same TaskStore contract, including
- * expiry; an embedded restart forgets no task and answers interrupted ones with 50500, never not_found;
- * half-written temp files from a crash are deleted on start.
+ * expiry; an embedded restart forgets no task and answers interrupted ones with 50500, never not_found.
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,18 +99,6 @@ test('SQLite: a restart keeps finished tasks and answers interrupted ones with 5
   } finally {
     await second.close();
   }
-});
-
-test('half-written temp files are deleted, finished files kept', async () => {
-  const dir = await tmp('mengtu-temp-');
-  const store = new LocalImageStore(dir);
-  await store.put('2026/01/01/A-0.png', Buffer.from('png'), { contentType: 'image/png', expiresAt: new Date(Date.now() + 60_000) });
-  mkdirSync(path.join(dir, '2026', '01', '01'), { recursive: true });
-  const torn = path.join(dir, '2026', '01', '01', 'B-0.png.0123456789ab.tmp');
-  writeFileSync(torn, 'half');
-  assert.equal(await store.sweepTemp(), 1);
-  assert.ok(!existsSync(torn));
-  assert.ok(await store.get('2026/01/01/A-0.png'));
 });
 
 describe('Redis task store', () => {

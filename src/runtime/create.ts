@@ -182,12 +182,9 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
  * configured in scaled mode, else `<dataDir>/tasks` — which scaled deployments without a bucket put on a
  * folder every process shares.
  */
-/** SQLite task records; first deletes what a crash left half-written, then answers interrupted tasks. */
+/** SQLite task records; answers the tasks an earlier process left unfinished (its sweep removes torn files). */
 async function openDurableTasks(cfg: Config, pictures: ImageStore, ttlMs: number, log: Logger): Promise<TaskStore> {
-  let temp = 0;
-  for (const store of [pictures, LocalImageStore.inDataDir(cfg.server.dataDir)]) if (store instanceof LocalImageStore) temp += await store.sweepTemp();
   const tasks = SqliteTaskStore.inDataDir(cfg.server.dataDir, pictures, { ttlMs });
-  if (temp > 0) log.info({ deleted: temp }, 'half-written temporary files from an earlier crash deleted');
   if (tasks.interrupted > 0) log.warn({ tasks: tasks.interrupted, code: INTERRUPTED.code }, 'tasks interrupted by a restart answered as failed');
   return tasks;
 }

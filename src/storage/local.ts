@@ -155,32 +155,6 @@ export class LocalImageStore implements ImageStore {
     }
     return removed;
   }
-
-  /**
-   * Deletes temp files a crash left half-written (`*.<hex>.tmp`, never renamed into place); run on start,
-   * before this process writes anything. Returns how many went.
-   */
-  async sweepTemp(): Promise<number> {
-    let removed = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && /\.[0-9a-f]{12}\.tmp$/.test(e.name)) {
-          await rm(p, { force: true });
-          removed++;
-        }
-      }
-    };
-    await walk(this.root);
-    return removed;
-  }
 }
 
 /** Every regular file below `dir` (absolute path, and relative with '/'); a missing folder has none. */
