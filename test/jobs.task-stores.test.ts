@@ -65,9 +65,9 @@ async function checkStore(store: TaskStore, ttlMs: number): Promise<void> {
 
 test('SQLite task store keeps the TaskStore contract', async () => {
   const dir = await tmp('mengtu-sqlite-');
-  const store = SqliteTaskStore.inDataDir(dir, new LocalImageStore(path.join(dir, 'tasks')), { ttlMs: 400 });
+  const store = SqliteTaskStore.inDataDir(dir, new LocalImageStore(path.join(dir, 'tasks')), { ttlMs: 3000 });
   try {
-    await checkStore(store, 400);
+    await checkStore(store, 3000);
     assert.equal(await store.sweep(), 3, 'the sweep forgets all three');
   } finally {
     await store.close();
@@ -106,9 +106,9 @@ describe('Redis task store', () => {
 
   test('keeps the TaskStore contract; finished records expire from Redis itself', async () => {
     const dir = await tmp('mengtu-redis-tasks-');
-    const store = new RedisTaskStore(new LocalImageStore(dir), { redisUrl: redis.server().url, prefix: 'ts', ttlMs: 400 });
+    const store = new RedisTaskStore(new LocalImageStore(dir), { redisUrl: redis.server().url, prefix: 'ts', ttlMs: 3000 });
     try {
-      await checkStore(store, 400);
+      await checkStore(store, 3000);
       // Redis dropped the records on its own (twice the TTL after they finished): nothing to sweep.
       assert.deepEqual(await redis.client().keys('ts:task:*'), []);
     } finally {
