@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPromptRewriter } from '../src/pipeline/rewrite/rewriter.js';
 import { llmOptions, loadConfig } from '../src/runtime/config.js';
-import { translatePrompt, glossarySize } from '../src/pipeline/rewrite/translate.js';
+import { translatePrompt, glossarySize, hasCjk } from '../src/pipeline/rewrite/translate.js';
 import { detectSubject } from '../src/pipeline/rewrite/subject.js';
 import { CUES } from '../src/pipeline/rewrite/cues.js';
 import { LLM_SYSTEM_PROMPT } from '../src/pipeline/rewrite/llm.js';
@@ -26,8 +26,8 @@ test('translation of Chinese prompts with the bundled glossary', () => {
   assert.equal(translatePrompt('一碗拉面，特写'), 'a bowl of ramen, close-up');
   assert.equal(translatePrompt('一座古老的城堡，日落'), 'an ancient castle, sunset');
   assert.equal(translatePrompt('a cat in the snow'), '', 'English needs no translation');
-  // Untranslatable leftovers are kept, not dropped.
-  assert.equal(translatePrompt('一只猫和饕餮'), 'a cat and 饕餮');
+  // CC-CEDICT covers what the glossary lacks; a character neither knows is written as pinyin.
+  assert.equal(translatePrompt('一只猫和饕餮'), 'a cat and ferocious mythological animal');
 });
 
 test('quoted text is kept byte-for-byte in every output', async () => {
@@ -36,7 +36,9 @@ test('quoted text is kept byte-for-byte in every output', async () => {
     for (const prompt of [`海报，标题${q}，红色背景`, `a poster with the title ${q}, red background`]) {
       for (const usePreLlm of [true, false]) {
         const r = await rules.rewrite(prompt, { usePreLlm });
-        assert.ok(r.modelPrompt.includes(q), `${prompt} → ${r.modelPrompt}`);
+        // The encoder reads English only: Latin quotes reach it, CJK ones are left to the typography layer.
+        if (/\p{Script=Han}/u.test(q)) assert.ok(!r.modelPrompt.includes(q) && !hasCjk(r.modelPrompt), `${prompt} → ${r.modelPrompt}`);
+        else assert.ok(r.modelPrompt.includes(q), `${prompt} → ${r.modelPrompt}`);
         if (usePreLlm) assert.ok(r.rephraser.includes(q));
         if (r.translated) assert.ok(r.translated.includes(q));
       }
@@ -171,7 +173,8 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     assert.equal(ok.source, 'llm', ok.fallbackReason ?? '');
     assert.equal(ok.rephraser, 'a festive poster with the title “新年快乐”, red lanterns, warm light, high quality');
     assert.equal(ok.llmResult, ok.rephraser);
-    assert.equal(ok.modelPrompt, ok.rephraser);
+    // The English-only encoder gets no CJK: the quoted Chinese is the typography layer's to draw.
+    assert.equal(ok.modelPrompt, 'a festive poster with the title, red lanterns, warm light, high quality');
     assert.equal(ok.translated, translatePrompt(prompt));
     assert.equal(seen.auth, 'Bearer k123');
     assert.equal(seen.body?.model, 'test-model');
@@ -184,7 +187,7 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     setMode('chinese');
     const zh = await rw.rewrite(prompt, { usePreLlm: true });
     assert.equal(zh.source, 'llm');
-    assert.ok(zh.modelPrompt.startsWith('a cat “新年快乐”'), zh.modelPrompt);
+    assert.ok(zh.modelPrompt.startsWith('a cat, cinematic'), zh.modelPrompt);
 
     const expectedRules = await rules.rewrite(prompt, { usePreLlm: true });
     setMode('slow');
@@ -199,7 +202,8 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     const dropped = await rw.rewrite(prompt, { usePreLlm: true });
     assert.equal(dropped.source, 'rules');
     assert.equal(dropped.fallbackReason, 'quoted-text-changed');
-    assert.ok(dropped.modelPrompt.includes('“新年快乐”'));
+    assert.ok(dropped.rephraser.includes('“新年快乐”'));
+    assert.ok(!/\p{Script=Han}/u.test(dropped.modelPrompt), dropped.modelPrompt);
 
     setMode('http-500');
     const failed = await rw.rewrite(prompt, { usePreLlm: true });

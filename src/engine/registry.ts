@@ -29,6 +29,8 @@ export interface RegistryEntry {
   defaults?: ModelDefaults;
   /** Whether the repo's existence and layout were checked when the entry was written (see docs/models.md). */
   verified: boolean;
+  /** The text encoder reads Chinese natively: prompts reach it untranslated (default: English-only CLIP). */
+  textEncoderReadsChinese?: boolean;
 }
 
 export const REGISTRY: readonly RegistryEntry[] = [

@@ -14,6 +14,7 @@ import { JobService } from '../jobs/service.js';
 import { MemoryTaskStore } from '../jobs/task-store.js';
 import { INTERRUPTED, SqliteTaskStore } from '../jobs/sqlite-task-store.js';
 import type { JobQueue, TaskStore } from '../jobs/types.js';
+import { findEntry } from '../engine/registry.js';
 import { createPromptRewriter } from '../pipeline/rewrite/rewriter.js';
 import type { StageObserver } from '../pipeline/runner.js';
 import { createStages, type GenerateStageOptions, type StageDeps } from '../pipeline/stages/index.js';
@@ -79,7 +80,7 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   // stages need (SR, the NSFW classifier) stay on the workers.
   const makesPictures = role !== 'gateway';
   const textRisk = createTextRiskChecker({ dirs: cfg.safety.riskListsDir, copyright: cfg.safety.riskCopyright });
-  const rewriter = createPromptRewriter({ log, llm: llmOptions(cfg) });
+  const rewriter = createPromptRewriter({ log, llm: llmOptions(cfg), encoderReadsChinese: findEntry(cfg.engine.model)?.textEncoderReadsChinese === true });
   const [sr, imageRisk, hosting] = await Promise.all([
     createSuperResolver(makesPictures ? { mode: cfg.sr.mode, ...(cfg.sr.modelDir ? { modelDir: cfg.sr.modelDir } : {}) } : { mode: 'lanczos' }),
     cfg.safety.imageRisk && makesPictures ? createImageRiskChecker({ threshold: cfg.safety.imageRiskThreshold }) : Promise.resolve(null),

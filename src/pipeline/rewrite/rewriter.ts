@@ -1,13 +1,15 @@
 /**
  * Prompt rewrite (use_pre_llm). With use_pre_llm the prompt is expanded — by the configured LLM when
  * there is one, else (or when it fails, times out or drops quoted text) by the deterministic rules.
- * Without it nothing is expanded, but Chinese is still translated for the English-only text encoder.
+ * Without it nothing is expanded, but Chinese is still translated for an English-only text encoder, and
+ * nothing CJK reaches such an encoder (what the dictionaries lack is transliterated and logged). For a
+ * model whose encoder reads Chinese (registry flag) nothing is translated.
  */
 import type { Log } from '../types.js';
 import { expandPrompt } from './expand.js';
 import { llmExpand, LlmRewriteError, type LlmConfig } from './llm.js';
 import { preservesQuotes } from './quoted.js';
-import { hasChinese, translatePrompt } from './translate.js';
+import { forEnglishEncoder, hasChinese, translateDetailed, type Translation } from './translate.js';
 import type { SubjectType } from './subject.js';
 
 export interface RewriteOptions {
@@ -43,10 +45,26 @@ export interface PromptRewriterOptions {
   /** LLM endpoint; none (undefined or null) = rules only. */
   llm?: LlmConfig | null;
   log?: Log;
+  /** The model's text encoder reads Chinese (registry `textEncoderReadsChinese`): nothing is translated. */
+  encoderReadsChinese?: boolean;
 }
 
 export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRewriter {
   const llm = opts.llm ?? undefined;
+  const native = opts.encoderReadsChinese === true;
+
+  /** The translation for an English-only encoder ("" for a native one), logging what had no dictionary entry. */
+  function translate(prompt: string, log: Log | undefined): string {
+    if (native) return '';
+    const t: Translation = translateDetailed(prompt);
+    if (t.transliterated.length > 0 || t.dropped.length > 0) {
+      log?.info({ transliterated: t.transliterated, dropped: t.dropped }, 'prompt translation: characters without a dictionary entry');
+    }
+    return t.text;
+  }
+
+  /** What the encoder is given: no CJK at all unless it reads Chinese. */
+  const forModel = (text: string): string => (native ? text : forEnglishEncoder(text));
 
   function byRules(prompt: string, translated: string, fallbackReason?: string): RewriteResult {
     const { text, subject } = expandPrompt(prompt, translated);
@@ -54,7 +72,7 @@ export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRe
       rephraser: text,
       llmResult: text,
       translated,
-      modelPrompt: text,
+      modelPrompt: forModel(text),
       source: 'rules',
       subject,
       ...(fallbackReason ? { fallbackReason } : {}),
@@ -62,9 +80,10 @@ export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRe
   }
 
   async function rewrite(prompt: string, ro: RewriteOptions): Promise<RewriteResult> {
-    const translated = translatePrompt(prompt);
+    const log = ro.log ?? opts.log;
+    const translated = translate(prompt, log);
     if (!ro.usePreLlm) {
-      return { rephraser: '', llmResult: '', translated, modelPrompt: translated || prompt, source: 'none' };
+      return { rephraser: '', llmResult: '', translated, modelPrompt: forModel(translated || prompt), source: 'none' };
     }
     if (!llm) return byRules(prompt, translated);
 
@@ -73,7 +92,7 @@ export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRe
       const out = await llmExpand(prompt, llm, ro.signal);
       if (preservesQuotes(prompt, out)) {
         // The LLM is asked for English; translate any Chinese it left outside quotes anyway.
-        const modelPrompt = hasChinese(out) ? translatePrompt(out) || out : out;
+        const modelPrompt = forModel(!native && hasChinese(out) ? translate(out, log) || out : out);
         return { rephraser: out, llmResult: out, translated, modelPrompt, source: 'llm' };
       }
       reason = 'quoted-text-changed';
@@ -81,7 +100,7 @@ export function createPromptRewriter(opts: PromptRewriterOptions = {}): PromptRe
       if (err instanceof LlmRewriteError && err.reason === 'aborted') throw err;
       reason = err instanceof LlmRewriteError ? `${err.reason}: ${err.message}` : `error: ${String(err)}`;
     }
-    (ro.log ?? opts.log)?.warn({ reason }, 'prompt rewrite: LLM result not used, falling back to rules');
+    log?.warn({ reason }, 'prompt rewrite: LLM result not used, falling back to rules');
     return byRules(prompt, translated, reason);
   }
 
