@@ -286,7 +286,8 @@ function renderClause(clause: string, unknown: Unknowns): string {
     // "picture hanging on wall", with the verb's own leading words ("a") kept in front.
     if (k > 0 && de > 0 && de < p.length - 1 && prev !== undefined) {
       const words = prev.split(' ');
-      const v = words.findLastIndex((w) => /ing$/.test(w));
+      let v = words.length - 1;
+      while (v >= 0 && !/ing$/.test(words[v]!)) v--;
       if (v >= 0 && !prev.includes(',')) {
         const head = wordsOf(p.slice(de + 1)).join(' ');
         const where = renderPhrase(p.slice(0, de));
