@@ -138,6 +138,41 @@ describe('several spans', () => {
     assert.equal(plan.blocks[1]!.size, 'small');
     assert.deepEqual(plan.blocks[1]!.position, { v: 'bottom', h: 'right' });
   });
+  it('binds each English span to its own position and colour (issue #14)', () => {
+    const pos = parseTextPlan('a poster with "SALE" at the top and "50% OFF" at the bottom').blocks;
+    assert.deepEqual(pos.map((b) => [b.text, b.position.v]), [['SALE', 'top'], ['50% OFF', 'bottom']]);
+    for (const p of ['"SALE" in red and "50% OFF" in blue', '"SALE" in red, "50% OFF" in blue', 'red text "SALE" and blue text "50% OFF"']) {
+      assert.deepEqual(parseTextPlan(p).blocks.map((b) => b.color.name), ['red', 'blue'], p);
+    }
+    const three = parseTextPlan(
+      'a poster: big gold title "GRAND OPENING" at the top, "Free coffee" in white script in the middle and a small caption "since 1999" at the bottom right',
+    ).blocks;
+    assert.deepEqual(
+      three.map((b) => [b.text, b.position.v, b.position.h, b.color.name, b.size]),
+      [
+        ['GRAND OPENING', 'top', 'center', 'gold', 'title'],
+        ['Free coffee', 'middle', 'center', 'white', 'medium'],
+        ['since 1999', 'bottom', 'right', 'auto', 'small'],
+      ],
+    );
+    assert.equal(three[1]!.font, 'script');
+    const four = parseTextPlan('"A" at the top left in red, "B" at the top right in blue, "C" at the bottom left in green and "D" at the bottom right in yellow').blocks;
+    assert.deepEqual(
+      four.map((b) => [b.position.v, b.position.h, b.color.name]),
+      [
+        ['top', 'left', 'red'],
+        ['top', 'right', 'blue'],
+        ['bottom', 'left', 'green'],
+        ['bottom', 'right', 'yellow'],
+      ],
+    );
+  });
+  it('binds each Chinese span to its own attributes', () => {
+    const two = parseTextPlan('海报，顶部红色大字“新品上市”，底部蓝色小字“限时优惠”').blocks;
+    assert.deepEqual(two.map((b) => [b.position.v, b.color.name, b.size]), [['top', '红色', 'large'], ['bottom', '蓝色', 'small']]);
+    assert.deepEqual(parseTextPlan('“SALE”在顶部，“50% OFF”在底部').blocks.map((b) => b.position.v), ['top', 'bottom']);
+    assert.deepEqual(parseTextPlan('红色的“促销”和蓝色的“五折”').blocks.map((b) => b.color.name), ['红色', '蓝色']);
+  });
   it('stacks unplaced spans in the previous block\'s cell and defaults the first to the top', () => {
     const plan = parseTextPlan('"ONE", "TWO"');
     assert.deepEqual(plan.blocks[0]!.position, { v: 'top', h: 'center' });

@@ -26,18 +26,24 @@ function boundariesIn(prompt: string): number[] {
 
 export function spanContexts(prompt: string, spans: QuotedSpan[]): SpanContext[] {
   const bounds = boundariesIn(prompt).filter((b) => !spans.some((s) => b >= s.start && b < s.end));
-  return spans.map((s, i) => {
+  const out: SpanContext[] = [];
+  // Where the previous span's own words stop: its tail ends at a boundary, a conjunction or this span.
+  let floor = 0;
+  spans.forEach((s, i) => {
     const prevEnd = i > 0 ? (spans[i - 1]?.end ?? 0) : 0;
     const nextStart = i + 1 < spans.length ? (spans[i + 1]?.start ?? prompt.length) : prompt.length;
     const lastBound = bounds.filter((b) => b < s.start && b >= prevEnd).pop();
-    const preStart = lastBound === undefined ? prevEnd : lastBound + 1;
+    // `"SALE" at the top and "50% OFF" at the bottom`: "at the top" is SALE's, not 50% OFF's.
+    const preStart = Math.max(lastBound === undefined ? prevEnd : lastBound + 1, floor);
     const nextBound = bounds.find((b) => b >= s.end && b < nextStart);
     const tailLimit = nextBound ?? nextStart;
     // A conjunction starts the next thing described ("… and a small caption '…'").
     const conj = CONJUNCTION.exec(prompt.slice(s.end, tailLimit));
     const tailEnd = conj ? s.end + conj.index : tailLimit;
-    return { pre: [preStart, s.start], tail: [s.end, tailEnd], earlier: [prevEnd, preStart] };
+    floor = conj ? tailEnd + conj[0].length : tailEnd;
+    out.push({ pre: [preStart, s.start], tail: [s.end, tailEnd], earlier: [Math.min(Math.max(prevEnd, i > 0 ? (out[i - 1]?.tail[1] ?? prevEnd) : prevEnd), preStart), preStart] });
   });
+  return out;
 }
 
 type Pick<T> = (text: string) => Hit<T>[];

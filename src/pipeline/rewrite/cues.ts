@@ -59,5 +59,52 @@ export const CUES: Record<SubjectType, Cues> = {
   },
 };
 
+/**
+ * What each cue claims about the shot, so the expander can leave out those the prompt already decides:
+ * shot size, camera angle, lens, time of day, light, "this is a photograph", face detail.
+ */
+export type CueKind = 'shot' | 'angle' | 'lens' | 'time' | 'light' | 'photo' | 'face';
+
+export const CUE_KIND: Readonly<Record<string, CueKind>> = {
+  'half-length portrait': 'shot',
+  'wide-angle view': 'shot',
+  'centered product shot': 'shot',
+  'close-up': 'shot',
+  'eye-level shot': 'angle',
+  'slight top-down angle': 'angle',
+  '45-degree overhead angle': 'angle',
+  '85mm lens': 'lens',
+  'shallow depth of field': 'lens',
+  'golden hour light': 'time',
+  'soft daylight': 'time',
+  'clear sky': 'time',
+  'soft diffused lighting': 'light',
+  'gentle rim light': 'light',
+  'even flat lighting': 'light',
+  'studio softbox lighting': 'light',
+  'soft natural light': 'light',
+  'soft window light': 'light',
+  'soft cinematic lighting': 'light',
+  'natural lighting': 'light',
+  'atmospheric perspective': 'light',
+  'catchlight in the eyes': 'face',
+  'natural skin texture': 'face',
+  'detailed eyes': 'face',
+  photorealistic: 'photo',
+  'landscape photography': 'photo',
+  'commercial product photography': 'photo',
+  'wildlife photography': 'photo',
+  'architectural photography': 'photo',
+  'food photography': 'photo',
+};
+
+/** Cues for a view the prompt names; they replace the subject type's shot, angle and lens cues. */
+export const VIEW_CUES: Readonly<Record<string, string[]>> = {
+  aerial: ["bird's-eye view", 'high vantage point', 'sense of scale'],
+  macro: ['macro lens', 'extreme close-up detail', 'shallow depth of field'],
+  'close-up': ['fine surface detail'],
+  wide: ['expansive view'],
+};
+
 /** Appended to every expansion. */
 export const QUALITY_CUES = ['high quality', 'highly detailed', 'sharp focus'];
