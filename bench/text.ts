@@ -19,11 +19,11 @@ import { ensureTinyModel, loadEngine } from '../src/engine/index.js';
 import type { RawImage } from '../src/engine/types.js';
 import { createRng, type Rng } from '../src/engine/rng.js';
 import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
-import { ocrAvailable } from '../src/typography/ocr.js';
-import { PaddleRecognizer } from '../src/typography/paddle-ocr.js';
+import { ocrAvailable } from '../test/helpers/judges/ocr.js';
+import { PaddleRecognizer } from '../test/helpers/judges/paddle-ocr.js';
 import { normalisedEditDistance } from '../src/typography/textmetrics.js';
 import type { LaidOutBlock, Layout, TextPlan } from '../src/typography/types.js';
-import { drawnText, readBackBlock, readBackBlockPaddle } from '../src/typography/verify.js';
+import { drawnText, readBackBlock, readBackBlockPaddle } from '../test/helpers/judges/verify.js';
 
 const ZH_PHRASES = ['新年快乐', '万事如意', '开业大吉', '限时优惠', '春暖花开', '欢迎光临', '恭喜发财', '生日快乐', '好好学习', '天天向上', '中秋节快乐', '咖啡', '面包店', '书店', '夏日特饮', '全场五折', '新品上市', '今日特价', '健康生活', '山水之间', '我爱北京', '早安', '晚安', '谢谢惠顾', '春节', '元宵节', '端午安康', '国庆七天乐', '买一送一', '营业时间', '热烈庆祝', '毕业快乐', '一路平安', '心想事成', '花好月圆', '年年有余', '学海无涯', '海纳百川', '自强不息', '厚德载物'];
 const ZH_SEPS = ['', '，', '！', ' '];

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { RawImage } from '../src/engine/types.js';
 import { encodePng } from '../src/pipeline/encode/index.js';
 import { applyWatermark } from '../src/pipeline/watermark/index.js';
-import { ocrAvailable, ocrText } from '../src/typography/index.js';
+import { ocrAvailable, ocrText } from './helpers/judges/ocr.js';
 import { LOGO_DEFAULTS, type LogoInfo } from '../src/contract/cvprocess.js';
 
 /** A dark, textured background (gradient + stripes) so the white mark has something to stand on. */

@@ -4,9 +4,9 @@ import sharp from 'sharp';
 import { busyBackground } from '../bench/text.js';
 import type { RawImage } from '../src/engine/types.js';
 import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
-import { normaliseOcr, ocrAvailable, ocrText } from '../src/typography/ocr.js';
-import { cropRgb, ctcGreedy, PaddleRecognizer, paddleOcrAvailable, tileHorizontally } from '../src/typography/paddle-ocr.js';
-import { drawnText, readBackBlock, readBackBlockPaddle } from '../src/typography/verify.js';
+import { normaliseOcr, ocrAvailable, ocrText } from './helpers/judges/ocr.js';
+import { cropRgb, ctcGreedy, PaddleRecognizer, paddleOcrAvailable, tileHorizontally } from './helpers/judges/paddle-ocr.js';
+import { drawnText, readBackBlock, readBackBlockPaddle } from './helpers/judges/verify.js';
 
 const missing = !ocrAvailable('chi_sim+eng') || !ocrAvailable('chi_sim_vert');
 const skip = missing ? 'tesseract not installed: apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert' : false;

@@ -7,7 +7,6 @@ import type { Layout, MeasureText, TextPlan } from './types.js';
 
 export { parseTextPlan } from './parse.js';
 export { renderTextPlan, renderTextPlanDetailed, type RenderOptions, type RenderReport } from './render.js';
-export { ocrText, ocrAvailable, normaliseOcr, OcrUnavailableError, type OcrLang, type OcrOptions } from './ocr.js';
 export { TEXT_NEGATIVE } from './model-prompt.js';
 export type * from './types.js';
 

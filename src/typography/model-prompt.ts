@@ -3,7 +3,7 @@
  * so each quoted span and the words describing it ("红色文字写着：", "the title … in gold") are replaced
  * by a request for a clean area where the typography layer will go.
  */
-import type { SpanContext } from './parse.js';
+import type { SpanContext } from './spans.js';
 import type { TextBlock } from './types.js';
 import { EN_COLORS, ZH_COLORS } from './vocab/color.js';
 import { EN_POSITIONS, ZH_POSITIONS, positionWords } from './vocab/position.js';

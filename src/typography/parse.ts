@@ -1,7 +1,7 @@
 /** Prompt → TextPlan: which quoted text to draw, where, how big, in what colour and style. */
 import { findColors, findPosition, findSizes, findStyles, findVertical, mergePosition, type Hit } from './attributes.js';
 import { buildModelPrompt } from './model-prompt.js';
-import { findQuotedSpans, type QuotedSpan } from './spans.js';
+import { findQuotedSpans, type QuotedSpan, type SpanContext } from './spans.js';
 import type { FaceId, HPos, TextBlock, TextColor, TextPlan, TextSize, TextStyle, VPos } from './types.js';
 
 /** Clause boundaries. A colon is not one: 写着：“…” belongs with what came before. */
@@ -10,15 +10,6 @@ const BOUNDARY = /[，,。;；！!？?\n]|\.(?=\s|$)/g;
 const CONJUNCTION = /\b(?:and|while|plus|but)\b|以及|并且|还有|同时|和/i;
 
 const CJK = /[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]/;
-
-export interface SpanContext {
-  /** From the last clause boundary (or previous span) to the span. */
-  pre: [number, number];
-  /** From the span to the next clause boundary (or next span). */
-  tail: [number, number];
-  /** Earlier clauses back to the previous span's end, consulted when pre and tail say nothing. */
-  earlier: [number, number];
-}
 
 function boundariesIn(prompt: string): number[] {
   return [...prompt.matchAll(BOUNDARY)].map((m) => m.index);

@@ -8,6 +8,15 @@ export interface QuotedSpan {
   text: string;
 }
 
+export interface SpanContext {
+  /** From the last clause boundary (or previous span) to the span. */
+  pre: [number, number];
+  /** From the span to the next clause boundary (or next span). */
+  tail: [number, number];
+  /** Earlier clauses back to the previous span's end, consulted when pre and tail say nothing. */
+  earlier: [number, number];
+}
+
 /** Pairs that always mark literal text. ASCII double quotes pair up left to right. */
 const PAIRED: ReadonlyArray<RegExp> = [/“([^“”]*)”/g, /「([^「」]*)」/g, /『([^『』]*)』/g, /"([^"]*)"/g];
 /**

@@ -1,12 +1,12 @@
 /** Reading rendered text back with OCR, block by block, the way the tests and the benchmark judge it. */
 import sharp from 'sharp';
-import type { RawImage } from '../engine/types.js';
-import { haloFor, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
+import type { RawImage } from '../../../src/engine/types.js';
+import { haloFor, luminance, type LegibilityDecision, type Rgb } from '../../../src/typography/contrast.js';
 import { ocrText, type OcrLang } from './ocr.js';
 import { cropRgb, tileHorizontally, type PaddleRecognizer } from './paddle-ocr.js';
-import { extrusionColor } from './render.js';
-import { normaliseForCompare } from './textmetrics.js';
-import type { LaidOutBlock } from './types.js';
+import { extrusionColor } from '../../../src/typography/render.js';
+import { normaliseForCompare } from '../../../src/typography/textmetrics.js';
+import type { LaidOutBlock } from '../../../src/typography/types.js';
 
 /** What was drawn, as one comparable string (laid-out lines joined; caps-only faces upper-cased). */
 export function drawnText(lb: LaidOutBlock): string {

@@ -12,8 +12,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { RawImage } from '../engine/types.js';
-import type { Box } from './types.js';
+import type { RawImage } from '../../../src/engine/types.js';
+import type { Box } from '../../../src/typography/types.js';
 
 /** PP-OCRv4 rec reads lines 48 px tall; narrower inputs are padded to 320 px as PaddleOCR does. */
 const REC_HEIGHT = 48;

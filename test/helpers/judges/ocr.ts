@@ -4,7 +4,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import sharp from 'sharp';
-import type { Box } from './types.js';
+import type { Box } from '../../../src/typography/types.js';
 
 export type OcrLang = 'chi_sim' | 'eng' | 'chi_sim+eng' | 'chi_sim_vert';
 
