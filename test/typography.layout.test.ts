@@ -45,6 +45,21 @@ describe('Chinese line breaking (kinsoku)', () => {
   it('breaks between any two Chinese characters', () => {
     assert.deepEqual(breakLines('一二三四五六', 30, widthOf), ['一二三', '四五六']);
   });
+  it('leaves no orphan of one or two characters when a better break exists', () => {
+    // 26 characters at 12 a line would end with two alone; at the same three lines it re-fills to 11 + 11 + 4.
+    const text = '春风十里不如你我们一起去看海吧这是一个美好的夏天的人';
+    assert.equal(text.length, 26);
+    const refilled = breakLines(text, 120, widthOf);
+    assert.deepEqual(refilled.map((l) => l.length), [11, 11, 4]);
+    assert.equal(refilled.join(''), text);
+    const lines = breakLines('一二三四五六七八九十一二三四五六七八九十一二三四五六', 240, widthOf);
+    assert.ok([...lines[lines.length - 1]!].length > 2, JSON.stringify(lines));
+    assert.equal(lines.length, 2, 'the block does not grow a line');
+    for (const l of lines) assert.ok(widthOf(l) <= 240);
+    // Nothing to do when the text fits or ends with a long enough line.
+    assert.deepEqual(breakLines('一二三四五', 30, widthOf), ['一二三', '四五']);
+    assert.deepEqual(breakLines('一二三四五六七', 30, widthOf), ['一二三', '四五六', '七']);
+  });
   it('glues punctuation to its neighbour', () => {
     assert.deepEqual(atomise('好，（是）').map((a) => a.text), ['好，', '（是）']);
   });

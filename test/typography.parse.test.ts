@@ -37,8 +37,8 @@ describe('attributes in Chinese', () => {
     assert.equal(b.text, '新年快乐');
     assert.deepEqual(b.position, { v: 'top', h: 'center' });
     assert.equal(b.positionExplicit, true);
-    assert.deepEqual(b.style, ['handwritten']);
-    assert.equal(b.font, 'handwriting');
+    assert.deepEqual(b.style, ['handwritten', 'doodle']);
+    assert.equal(b.font, 'doodle', '手写涂鸦 looks drawn by hand, not a neat Kai');
     assert.equal(b.color.hex, '#e02020');
     assert.equal(b.lang, 'zh');
   });

@@ -74,6 +74,8 @@ export const FACES: Record<FaceId, FamilyKey[]> = {
   // ZCOOL KuaiLe's Latin letters read poorly (OCR 70/98 vs Nunito ExtraBold 97/98): Latin comes from Nunito.
   rounded: ['nunito-extrabold', 'zcool-kuaile', 'noto-sans-bold', 'noto-sans'],
   script: ['kalam-bold', 'lxgw-wenkai', 'noto-sans'],
+  // 涂鸦 / doodle: marker-like strokes that still read — Kalam for Latin, ZCOOL KuaiLe for Chinese.
+  doodle: ['kalam-bold', 'zcool-kuaile', 'noto-sans-bold', 'noto-sans'],
   display: ['bebas-neue', 'noto-sans-bold', 'noto-sans'],
 };
 
@@ -203,6 +205,9 @@ export function missingGlyphs(text: string, face: FaceId): string[] {
 
 let measureCtx: SKRSContext2D | undefined;
 let measureFont = '';
+/** Extra space between words in the condensed display face, in em (drawn with ctx.wordSpacing). */
+export const DISPLAY_WORD_SPACING = 0.18;
+
 /** Widths at a reference size, per face and string. Glyph advances scale linearly with size. */
 const REF_SIZE = 100;
 const widths = new Map<string, number>();
@@ -222,7 +227,8 @@ export const canvasMeasure: MeasureText = (text, fontSize, face) => {
     if (widths.size > 100_000) widths.clear();
     widths.set(key, w);
   }
-  return (w * fontSize) / REF_SIZE;
+  const extra = face === 'display' ? (text.match(/ /g)?.length ?? 0) * DISPLAY_WORD_SPACING * fontSize : 0;
+  return (w * fontSize) / REF_SIZE + extra;
 };
 
 /** The horizontal-metrics table as fontkit decodes it (not in its type declarations). */
@@ -276,5 +282,6 @@ function advanceEm(face: FaceId, cp: number): number {
 export const advanceMeasure: MeasureText = (text, fontSize, face) => {
   let em = 0;
   for (const ch of text) em += advanceEm(face, ch.codePointAt(0)!);
+  if (face === 'display') em += (text.match(/ /g)?.length ?? 0) * DISPLAY_WORD_SPACING;
   return em * fontSize;
 };

@@ -78,12 +78,60 @@ function splitWord(word: string, maxWidth: number, measure: (s: string) => numbe
   return pieces;
 }
 
+/** Greedy filling of one paragraph (no "\n"), with each line's width summed from its atoms. */
+function fillParagraph(
+  para: string,
+  maxWidth: number,
+  measure: (s: string) => number,
+  space: number,
+  everyChar: boolean | undefined,
+): { lines: string[]; widths: number[] } {
+  const lines: string[] = [];
+  const widths: number[] = [];
+  const push = (line: string, w: number): void => {
+    lines.push(line);
+    widths.push(w);
+  };
+  let line = '';
+  let lineW = 0;
+  for (const atom of atomise(para, everyChar)) {
+    const w = measure(atom.text);
+    const candidateW = line === '' ? w : lineW + (atom.space ? space : 0) + w;
+    if (candidateW <= maxWidth) {
+      line = line === '' ? atom.text : line + (atom.space ? ' ' : '') + atom.text;
+      lineW = candidateW;
+      continue;
+    }
+    if (line !== '') push(line, lineW);
+    if (atom.word && [...atom.text].length > 1 && w > maxWidth) {
+      const pieces = splitWord(atom.text, maxWidth, measure);
+      for (const piece of pieces.slice(0, -1)) push(piece, measure(piece));
+      line = pieces[pieces.length - 1] ?? '';
+      lineW = measure(line);
+    } else {
+      line = atom.text;
+      lineW = w;
+    }
+  }
+  push(line, lineW);
+  return { lines, widths };
+}
+
+/** A last line of one or two CJK characters (punctuation aside) left alone under a full line. */
+export function isOrphan(lines: string[]): boolean {
+  if (lines.length < 2) return false;
+  const last = [...(lines[lines.length - 1] ?? '')].filter((c) => !NO_START.has(c) && !/\s/.test(c));
+  return last.length > 0 && last.length <= 2 && last.every((c) => CJK_CHAR.test(c)) && [...(lines[lines.length - 2] ?? '')].length > 3;
+}
+
 /**
  * Greedy line filling. `measure` gives the width of a string; a line's width is the sum of its atoms
  * and spaces (kerning across a break opportunity is negligible), so each atom is measured once and no
  * line is measured again: layout tries a dozen sizes, and measuring every new line string with the real
  * fonts cost seconds for a long prompt. Explicit "\n" always breaks. A line may still be wider than
- * `maxWidth` when a single unbreakable atom is.
+ * `maxWidth` when a single unbreakable atom is. A Chinese paragraph that would end in an orphan of ≤ 2
+ * characters is re-filled a little narrower — same number of lines, so the block's height does not
+ * change — until the last line has more.
  */
 export function breakLinesMeasured(
   text: string,
@@ -99,28 +147,20 @@ export function breakLinesMeasured(
   };
   const space = measure(' ');
   for (const para of text.split('\n')) {
-    let line = '';
-    let lineW = 0;
-    for (const atom of atomise(para, opts.everyChar)) {
-      const w = measure(atom.text);
-      const candidateW = line === '' ? w : lineW + (atom.space ? space : 0) + w;
-      if (candidateW <= maxWidth) {
-        line = line === '' ? atom.text : line + (atom.space ? ' ' : '') + atom.text;
-        lineW = candidateW;
-        continue;
-      }
-      if (line !== '') push(line, lineW);
-      if (atom.word && [...atom.text].length > 1 && w > maxWidth) {
-        const pieces = splitWord(atom.text, maxWidth, measure);
-        for (const piece of pieces.slice(0, -1)) push(piece, measure(piece));
-        line = pieces[pieces.length - 1] ?? '';
-        lineW = measure(line);
-      } else {
-        line = atom.text;
-        lineW = w;
+    let best = fillParagraph(para, maxWidth, measure, space, opts.everyChar);
+    if (isOrphan(best.lines)) {
+      // Never so narrow that a word would have to be split.
+      const floor = Math.max(0, ...atomise(para, opts.everyChar).map((a) => measure(a.text)));
+      for (let k = 0.97; k >= 0.6 && maxWidth * k >= floor; k -= 0.03) {
+        const tried = fillParagraph(para, maxWidth * k, measure, space, opts.everyChar);
+        if (tried.lines.length > best.lines.length) break;
+        if (!isOrphan(tried.lines)) {
+          best = tried;
+          break;
+        }
       }
     }
-    push(line, lineW);
+    best.lines.forEach((l, i) => push(l, best.widths[i]!));
   }
   return { lines, widths };
 }

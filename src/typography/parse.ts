@@ -81,10 +81,12 @@ function stylesOf(prompt: string, ctx: SpanContext): { styles: TextStyle[]; word
   return { styles: [], words: [] };
 }
 
-const EFFECTS: ReadonlySet<TextStyle> = new Set(['neon', 'outline', '3d']);
+const EFFECTS: ReadonlySet<TextStyle> = new Set(['neon', 'outline', '3d', 'shadow', 'gradient', 'metallic']);
 
 /** The face a block is drawn in: the first face-giving style wins; effects alone keep a bold sans. */
 export function faceFor(styles: TextStyle[], lang: 'zh' | 'en', size: TextSize): FaceId {
+  // 手写涂鸦: the doodle look wins over neat handwriting wherever it is named.
+  if (styles.includes('doodle')) return 'doodle';
   const s = styles.find((x) => !EFFECTS.has(x));
   switch (s) {
     case 'brush':

@@ -5,7 +5,7 @@
 import { ImageData, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RawImage } from '../engine/types.js';
 import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
-import { advanceMeasure, fontString } from './fonts.js';
+import { advanceMeasure, DISPLAY_WORD_SPACING, fontString } from './fonts.js';
 import { layoutPlan } from './layout.js';
 import type { LaidOutBlock, Layout, MeasureText, TextPlan } from './types.js';
 
@@ -52,6 +52,59 @@ function roundRect(ctx: SKRSContext2D, x: number, y: number, w: number, h: numbe
   ctx.fill();
 }
 
+const WHITE: Rgb = { r: 255, g: 255, b: 255 };
+const BLACK: Rgb = { r: 0, g: 0, b: 0 };
+
+export function mix(a: Rgb, b: Rgb, k: number): Rgb {
+  return { r: a.r + (b.r - a.r) * k, g: a.g + (b.g - a.g) * k, b: a.b + (b.b - a.b) * k };
+}
+
+/** Gold and silver named as the colour are drawn as metal, not as flat ochre and grey. */
+const METAL_NAMES = /^(?:金|银|金色|银色|gold|golden|silver)$/i;
+
+/** The neon tube's core: the colour pushed most of the way to white, as a lit tube looks. */
+export function neonCore(c: Rgb): Rgb {
+  return mix(c, WHITE, 0.72);
+}
+
+/** The face fill: flat, a vertical gradient, or a banded metal gradient over the block's box. */
+function faceFill(ctx: SKRSContext2D, lb: LaidOutBlock, color: Rgb, styles: ReadonlySet<string>): string | CanvasGradient {
+  const { y, h } = lb.box;
+  const metal = styles.has('metallic');
+  const namedMetal = !metal && METAL_NAMES.test(lb.block.color.name);
+  if (!metal && !namedMetal && !styles.has('gradient') && !styles.has('3d')) return css(color);
+  const g = ctx.createLinearGradient(0, y, 0, y + h);
+  if (namedMetal) {
+    // Gold or silver as a colour: a gentle sheen, keeping the contrast the legibility check chose.
+    g.addColorStop(0, css(mix(color, WHITE, 0.5)));
+    g.addColorStop(0.5, css(color));
+    g.addColorStop(1, css(mix(color, BLACK, 0.15)));
+  } else if (metal) {
+    // Highlight, body, dark band, reflected light, body: how polished metal catches a studio light.
+    g.addColorStop(0, css(mix(color, WHITE, 0.65)));
+    g.addColorStop(0.35, css(color));
+    g.addColorStop(0.55, css(mix(color, BLACK, 0.45)));
+    g.addColorStop(0.75, css(mix(color, WHITE, 0.3)));
+    g.addColorStop(1, css(mix(color, BLACK, 0.15)));
+  } else if (styles.has('gradient')) {
+    g.addColorStop(0, css(mix(color, WHITE, 0.45)));
+    g.addColorStop(1, css(mix(color, BLACK, 0.3)));
+  } else {
+    // 3D: the face lit from above.
+    g.addColorStop(0, css(mix(color, WHITE, 0.2)));
+    g.addColorStop(1, css(mix(color, BLACK, 0.1)));
+  }
+  return g;
+}
+
+type CanvasGradient = ReturnType<SKRSContext2D['createLinearGradient']>;
+
+/** Extra room around a block for effects that reach outside the glyphs (glow, shadow, extrusion). */
+function effectReach(lb: LaidOutBlock): number {
+  const st = new Set(lb.block.style);
+  return Math.ceil(lb.fontSize * (st.has('neon') ? 1.0 : st.has('shadow') || st.has('3d') ? 0.7 : 0.6));
+}
+
 function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDecision): void {
   const { block, fontSize: size } = lb;
   const color = decision.textColor;
@@ -59,18 +112,34 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   ctx.textBaseline = 'middle';
   ctx.textAlign = block.vertical ? 'center' : 'left';
   ctx.lineJoin = 'round';
+  // Condensed display faces set words too tight to read ("ELECTRICVEHICLES"): open the word space.
+  ctx.wordSpacing = block.font === 'display' ? `${Math.round(size * DISPLAY_WORD_SPACING)}px` : '0px';
   const t = decision.treatment;
   if (t.kind === 'plate') {
     ctx.fillStyle = css(t.color, t.alpha);
     roundRect(ctx, lb.box.x, lb.box.y, lb.box.w, lb.box.h, Math.round(size * 0.2));
   }
-  const styles = new Set(block.style);
+  const styles = new Set<string>(block.style);
   const haloColor = t.kind === 'outline' ? t.color : undefined;
+  if (styles.has('shadow')) {
+    // A soft drop shadow down-right, dark under light text and light under dark text.
+    const dark = luminance(color) > 0.25;
+    ctx.shadowColor = dark ? 'rgba(0,0,0,0.6)' : 'rgba(255,255,255,0.6)';
+    ctx.shadowBlur = Math.max(2, size * 0.08);
+    ctx.shadowOffsetX = ctx.shadowOffsetY = Math.max(2, Math.round(size * 0.07));
+    ctx.fillStyle = css(color);
+    eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
+    ctx.shadowBlur = ctx.shadowOffsetX = ctx.shadowOffsetY = 0;
+    ctx.shadowColor = 'rgba(0,0,0,0)';
+  }
   if (styles.has('3d')) {
-    // Extruded look: stacked offset copies in a darker shade, back to front.
-    const depth = Math.max(2, Math.round(size * 0.06));
-    ctx.fillStyle = css(extrusionColor(color));
-    for (let k = depth; k >= 1; k--) eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x + k, y + k));
+    // Extruded look: stacked offset copies, darkest at the back, so the side reads as a shaded depth.
+    const depth = extrusionDepth(size);
+    const side = extrusionColor(color);
+    for (let k = depth; k >= 1; k--) {
+      ctx.fillStyle = css(mix(side, BLACK, (0.35 * k) / depth));
+      eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x + k, y + k));
+    }
   }
   if (styles.has('outline') || haloColor) {
     ctx.strokeStyle = css(haloColor ?? haloFor(luminance(color)));
@@ -78,20 +147,31 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     eachGlyphRun(lb, (s, x, y) => ctx.strokeText(s, x, y));
   }
   if (styles.has('neon')) {
-    ctx.shadowColor = css(color);
-    ctx.shadowBlur = Math.max(3, size * 0.2);
+    // Neon: the coloured glow lies outside the glyphs, wide and faint then tight and strong; the core is
+    // drawn on top, near white.
     ctx.fillStyle = css(color);
-    eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
+    ctx.shadowColor = css(color);
+    for (const blur of [size * 0.55, size * 0.28, size * 0.1]) {
+      ctx.shadowBlur = Math.max(2, blur);
+      eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
+    }
     ctx.shadowBlur = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
+    ctx.fillStyle = css(neonCore(color));
+  } else {
+    ctx.fillStyle = faceFill(ctx, lb, color, styles);
   }
-  ctx.fillStyle = css(color);
   eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
+}
+
+/** How far 3D lettering is extruded (px, down-right). */
+export function extrusionDepth(fontSize: number): number {
+  return Math.max(2, Math.round(fontSize * 0.06));
 }
 
 /** The part of the image a block can touch: its box plus room for glows and shadows, clamped. */
 function touchedArea(lb: LaidOutBlock, width: number, height: number): { x: number; y: number; w: number; h: number } {
-  const grow = Math.ceil(lb.fontSize * 0.6);
+  const grow = effectReach(lb);
   const x = Math.max(0, lb.box.x - grow);
   const y = Math.max(0, lb.box.y - grow);
   return { x, y, w: Math.min(width, lb.box.x + lb.box.w + grow) - x, h: Math.min(height, lb.box.y + lb.box.h + grow) - y };

@@ -12,11 +12,15 @@ export type TextStyle =
   | 'rounded'
   | 'script'
   | 'display'
+  | 'doodle'
   | 'neon'
   | 'outline'
-  | '3d';
+  | '3d'
+  | 'shadow'
+  | 'gradient'
+  | 'metallic';
 /** The face family chosen for a block: one of the registered faces (see fonts.ts). */
-export type FaceId = 'sans' | 'sans-bold' | 'serif' | 'serif-bold' | 'brush' | 'handwriting' | 'rounded' | 'script' | 'display';
+export type FaceId = 'sans' | 'sans-bold' | 'serif' | 'serif-bold' | 'brush' | 'handwriting' | 'doodle' | 'rounded' | 'script' | 'display';
 
 export interface TextColor {
   /** The word the prompt used (e.g. "金色", "gold", "#ff0000"), or "default". */

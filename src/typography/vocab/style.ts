@@ -1,9 +1,9 @@
-/** Style words → style tags. Effects (neon, outline, 3d) combine with a face-giving style. */
+/** Style words → style tags. Effects (neon, outline, 3d, shadow, gradient, metallic) combine with a face-giving style. */
 import type { TextStyle } from '../types.js';
 
 export const ZH_STYLES: ReadonlyArray<readonly [string, TextStyle]> = [
   ['手写', 'handwritten'],
-  ['涂鸦', 'handwritten'],
+  ['涂鸦', 'doodle'],
   ['手绘', 'handwritten'],
   ['书法', 'brush'],
   ['毛笔', 'brush'],
@@ -24,6 +24,13 @@ export const ZH_STYLES: ReadonlyArray<readonly [string, TextStyle]> = [
   ['空心', 'outline'],
   ['立体', '3d'],
   ['3D', '3d'],
+  ['阴影', 'shadow'],
+  ['投影', 'shadow'],
+  ['渐变', 'gradient'],
+  ['金属', 'metallic'],
+  ['烫金', 'metallic'],
+  ['鎏金', 'metallic'],
+  ['电镀', 'metallic'],
 ];
 
 export const EN_STYLES: ReadonlyArray<readonly [string, TextStyle]> = [
@@ -31,7 +38,9 @@ export const EN_STYLES: ReadonlyArray<readonly [string, TextStyle]> = [
   ['handwriting', 'handwritten'],
   ['hand-written', 'handwritten'],
   ['hand lettered', 'handwritten'],
-  ['graffiti', 'handwritten'],
+  ['graffiti', 'doodle'],
+  ['doodle', 'doodle'],
+  ['doodled', 'doodle'],
   ['calligraphy', 'brush'],
   ['calligraphic', 'brush'],
   ['brush', 'brush'],
@@ -54,6 +63,14 @@ export const EN_STYLES: ReadonlyArray<readonly [string, TextStyle]> = [
   ['outline', 'outline'],
   ['3d', '3d'],
   ['three-dimensional', '3d'],
+  ['extruded', '3d'],
+  ['drop shadow', 'shadow'],
+  ['shadowed', 'shadow'],
+  ['shadow', 'shadow'],
+  ['gradient', 'gradient'],
+  ['metallic', 'metallic'],
+  ['chrome', 'metallic'],
+  ['foil', 'metallic'],
 ];
 
 export const ZH_VERTICAL = ['竖排', '竖向', '竖写', '竖着', '纵向', '直排'];
