@@ -141,10 +141,6 @@ export function breakLinesMeasured(
 ): { lines: string[]; widths: number[] } {
   const lines: string[] = [];
   const widths: number[] = [];
-  const push = (line: string, w: number): void => {
-    lines.push(line);
-    widths.push(w);
-  };
   const space = measure(' ');
   for (const para of text.split('\n')) {
     let best = fillParagraph(para, maxWidth, measure, space, opts.everyChar);
@@ -160,7 +156,8 @@ export function breakLinesMeasured(
         }
       }
     }
-    best.lines.forEach((l, i) => push(l, best.widths[i]!));
+    lines.push(...best.lines);
+    widths.push(...best.widths);
   }
   return { lines, widths };
 }
