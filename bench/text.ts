@@ -9,9 +9,14 @@
  * (Tesseract with decorative faces, PaddleOCR with spaces in English), and an exact reading by either
  * is strong evidence that the text is there and legible.
  *
+ * Multi-span English posters (2–4 quoted spans, each with its own position and colour) are scored by
+ * bag-of-words recall over all their spans, and by whether each span landed where its words put it.
+ *
  *   npm run bench:text            (BENCH_TEXT_N=60 for a quicker run; MENGTU_BENCH_MODEL=dir draws over that model's output instead of tiny's)
+ *   npm run bench:text -- --sheet docs/text-sheet.png   also writes a contact sheet of 30 rendered prompts
  */
 import { createCanvas } from '@napi-rs/canvas';
+import sharp from 'sharp';
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -62,6 +67,10 @@ const STYLES = [
   ['霓虹', 'neon', 'neon'],
   ['描边', 'outlined', 'outline'],
   ['立体', '3d', '3d'],
+  ['阴影', 'shadowed', 'shadow'],
+  ['渐变', 'gradient', 'gradient'],
+  ['金属质感', 'metallic', 'metallic'],
+  ['涂鸦', 'graffiti', 'doodle'],
 ] as const;
 const SIZES = [
   ['', '', 'default'],
@@ -104,8 +113,8 @@ export interface BenchCase {
   size: string;
   position: string;
   text: string;
-  /** What the text is drawn over: a busy synthetic picture, or the engine's output for the prompt. */
-  background: 'synthetic' | 'engine';
+  /** What the text is drawn over: a busy synthetic picture, a calm gradient, or the engine's output for the prompt. */
+  background: 'synthetic' | 'calm' | 'engine';
 }
 
 export function makeCases(n: number, seed = 20260601): BenchCase[] {
@@ -125,8 +134,8 @@ export function makeCases(n: number, seed = 20260601): BenchCase[] {
       lang === 'zh'
         ? `${pick(rng, SCENES_ZH)}，${pz}有${sz}${sz ? '风格的' : ''}${cz}${zz || '文字'}写着“${text}”`
         : `${pick(rng, SCENES_EN)} with ${ze ? `${ze} ` : ''}${se ? `${se} ` : ''}${ce ? `${ce} ` : ''}text that says "${text}" ${pe}`.trim();
-    // Every fourth prompt is drawn over what the engine generated for it.
-    const background = id % 4 === 3 ? 'engine' : 'synthetic';
+    // Every fourth prompt is drawn over what the engine generated for it, one in eight over a calm gradient.
+    const background = id % 4 === 3 ? 'engine' : id % 8 === 1 ? 'calm' : 'synthetic';
     cases.push({ id, prompt, width, height, lang, style: sname, size: zname, position: pname ?? 'default', text, background });
   }
   return cases;
@@ -163,6 +172,82 @@ export function busyBackground(width: number, height: number, seed: number): Raw
     data[i + 2] = (data[i + 2] ?? 0) + d;
   }
   return { width, height, data };
+}
+
+/** A calm picture: a smooth two-colour gradient, light or dark (the kind of sky or wall text often sits on). */
+export function calmBackground(width: number, height: number, seed: number): RawImage {
+  const rng = createRng(seed);
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  const dark = rng.uniform() < 0.5;
+  const col = (): string => {
+    const base = dark ? 10 : 170;
+    return `rgb(${base + Math.floor(rng.uniform() * 80)},${base + Math.floor(rng.uniform() * 80)},${base + Math.floor(rng.uniform() * 80)})`;
+  };
+  const g = ctx.createLinearGradient(0, 0, width * rng.uniform(), height);
+  g.addColorStop(0, col());
+  g.addColorStop(1, col());
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, width, height);
+  return { width, height, data: new Uint8ClampedArray(ctx.getImageData(0, 0, width, height).data) };
+}
+
+const POSTER_SLOTS = [
+  ['at the top', 'top'],
+  ['in the middle', 'middle'],
+  ['at the bottom', 'bottom'],
+  ['in the top left corner', 'top'],
+  ['in the bottom right corner', 'bottom'],
+] as const;
+const POSTER_COLORS = ['red', 'white', 'black', 'gold', 'blue', 'yellow', 'green', ''] as const;
+const POSTER_STYLES = ['', 'bold ', 'condensed ', 'serif ', 'neon ', 'handwritten ', '3d ', 'shadowed '] as const;
+
+export interface PosterCase {
+  id: number;
+  prompt: string;
+  spans: Array<{ text: string; v: string }>;
+  side: number;
+}
+
+/** English posters with 2–4 quoted spans, each with its own place, colour and style, joined by "and" or commas. */
+export function makePosterCases(n: number, seed = 20261202): PosterCase[] {
+  const rng = createRng(seed);
+  const out: PosterCase[] = [];
+  for (let id = 0; id < n; id++) {
+    const k = 2 + Math.floor(rng.uniform() * 3);
+    const slots = [...POSTER_SLOTS].sort(() => rng.uniform() - 0.5).slice(0, k);
+    // Distinct rows so the expected position of each span is unambiguous.
+    const rows = new Set<string>();
+    const chosen = slots.filter(([, v]) => (rows.has(v) ? false : (rows.add(v), true)));
+    const spans = chosen.map(([words, v]) => {
+      const text = Array.from({ length: 1 + Math.floor(rng.uniform() * 3) }, () => pick(rng, EN_WORDS)).join(' ').toUpperCase();
+      const colour = pick(rng, POSTER_COLORS);
+      return { text, v, phrase: `${pick(rng, POSTER_STYLES)}"${text}"${colour ? ` in ${colour}` : ''} ${words}` };
+    });
+    const joined = spans.map((x) => x.phrase).reduce((acc, ph, i) => (i === 0 ? ph : `${acc}${i === spans.length - 1 ? ' and ' : ', '}${ph}`), '');
+    out.push({ id, prompt: `a poster with ${joined}`, spans: spans.map(({ text, v }) => ({ text, v })), side: pick(rng, [768, 1024]) });
+  }
+  return out;
+}
+
+/** Words of `s` as a multiset, case- and punctuation-insensitive. */
+function words(s: string): string[] {
+  return s.toLowerCase().split(/[^a-z0-9%]+/).filter(Boolean);
+}
+
+/** Share of the expected words found among the read ones, each read word used once. */
+export function bagOfWordsRecall(expected: string[], read: string[]): number {
+  const pool = new Map<string, number>();
+  for (const w of read) pool.set(w, (pool.get(w) ?? 0) + 1);
+  let hit = 0;
+  for (const w of expected) {
+    const left = pool.get(w) ?? 0;
+    if (left > 0) {
+      hit++;
+      pool.set(w, left - 1);
+    }
+  }
+  return expected.length ? hit / expected.length : 1;
 }
 
 /** The same lines, face and size, black on white: what the OCR judge can read at best. */
@@ -226,16 +311,38 @@ export interface TextBenchResult {
   msPerImage1024: { mean: number; p95: number };
   perCategory: Record<string, Record<string, Score>>;
   failures: Array<{ prompt: string; expected: string; styled: Readings; plain: Readings }>;
+  posters: { n: number; spans: number; bagOfWordsRecall: number; placedAsAsked: number };
 }
 
-export async function runTextBench(opts: { n?: number; seed?: number; ocrTextHeight?: number; log?: (s: string) => void } = {}): Promise<TextBenchResult> {
+const SHEET_CELL = 320;
+
+/** A cell of the contact sheet: the rendered picture fitted into a square. */
+async function thumb(img: RawImage): Promise<Buffer> {
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 4 } })
+    .resize(SHEET_CELL, SHEET_CELL, { fit: 'contain', background: '#202020' })
+    .png()
+    .toBuffer();
+}
+
+async function writeSheet(file: string, cells: Buffer[]): Promise<void> {
+  const cols = 6;
+  const rows = Math.ceil(cells.length / cols);
+  await sharp({ create: { width: cols * SHEET_CELL, height: rows * SHEET_CELL, channels: 3, background: '#202020' } })
+    .composite(cells.map((input, i) => ({ input, left: (i % cols) * SHEET_CELL, top: Math.floor(i / cols) * SHEET_CELL })))
+    .png({ compressionLevel: 9, palette: true, quality: 90 })
+    .toFile(file);
+}
+
+export async function runTextBench(
+  opts: { n?: number; posters?: number; seed?: number; ocrTextHeight?: number; sheet?: string; log?: (s: string) => void } = {},
+): Promise<TextBenchResult> {
   const log = opts.log ?? ((s: string) => process.stdout.write(`${s}\n`));
   const n = Math.max(1, opts.n ?? 200);
   if (!ocrAvailable('chi_sim+eng') || !ocrAvailable('chi_sim_vert')) throw new Error('tesseract with chi_sim, chi_sim_vert and eng is required (apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert)');
   const cases = makeCases(n, opts.seed);
   const paddle = await PaddleRecognizer.load();
   // Warm the fonts so the timing below is the steady state of a serving process.
-  for (const face of ['sans', 'sans-bold', 'serif', 'serif-bold', 'brush', 'handwriting', 'rounded', 'script', 'display'] as const) {
+  for (const face of ['sans', 'sans-bold', 'serif', 'serif-bold', 'brush', 'handwriting', 'doodle', 'rounded', 'script', 'display'] as const) {
     layoutPlan({ blocks: [{ text: '永A', lines: ['永A'], position: { v: 'top', h: 'center' }, positionExplicit: true, size: 'large', color: { name: 'auto', hex: '#ffffff' }, style: [], font: face, vertical: false, lang: 'zh', span: [0, 0] }], modelPrompt: '', negativePrompt: '' }, 256, 256);
   }
   const results: BlockResult[] = [];
@@ -243,11 +350,13 @@ export async function runTextBench(opts: { n?: number; seed?: number; ocrTextHei
   const conc = Math.max(1, Math.min(4, cpus().length));
   // The engine's pictures are made first, one at a time (one engine, two cores).
   const engineBgs = await engineBackgrounds(cases.filter((c) => c.background === 'engine'), log);
+  const sheetCells = new Map<number, Buffer>();
   await mapLimit(cases, conc, async (c) => {
-    const bg = engineBgs.get(c.id) ?? busyBackground(c.width, c.height, 1000 + c.id);
+    const bg = engineBgs.get(c.id) ?? (c.background === 'calm' ? calmBackground(c.width, c.height, 1000 + c.id) : busyBackground(c.width, c.height, 1000 + c.id));
     engineBgs.delete(c.id);
     const plan = parseTextPlan(c.prompt);
     const report = renderTextPlanDetailed(bg, plan);
+    if (opts.sheet && c.id < 22) sheetCells.set(c.id, await thumb(report.image));
     const plain = plainLayout(report.layout);
     const white: RawImage = { width: c.width, height: c.height, data: new Uint8ClampedArray(c.width * c.height * 4).fill(255) };
     const plainImg = renderTextPlanDetailed(white, plain.plan, { layout: plain.layout, plain: true }).image;
@@ -269,6 +378,37 @@ export async function runTextBench(opts: { n?: number; seed?: number; ocrTextHei
       results.push({ c, expected, styled, plain: plainRead, ned });
     }
   });
+  // Multi-span English posters: bag-of-words recall over all spans (the better judge per block), and
+  // whether each span was placed in the row its own words name.
+  const posterCases = makePosterCases(opts.posters ?? 40, (opts.seed ?? 1) + 99);
+  let expectedWords = 0;
+  let hitWords = 0;
+  let spansTotal = 0;
+  let placed = 0;
+  const posterCells: Buffer[] = [];
+  await mapLimit(posterCases, conc, async (pc) => {
+    const bg = pc.id % 2 ? calmBackground(pc.side, pc.side, 7000 + pc.id) : busyBackground(pc.side, pc.side, 7000 + pc.id);
+    const report = renderTextPlanDetailed(bg, parseTextPlan(pc.prompt));
+    if (opts.sheet && pc.id < 8) posterCells.push(await thumb(report.image));
+    const read: string[] = [];
+    for (const [i, lb] of report.layout.blocks.entries()) {
+      const decision = report.legibility[i];
+      if (!decision) continue;
+      const expected = drawnText(lb);
+      const r: Readings = {
+        tesseract: await readBackBlock(report.image, bg, lb, decision, { textHeight: opts.ocrTextHeight }),
+        paddleocr: await readBackBlockPaddle(paddle, report.image, lb),
+      };
+      const better = JUDGES.map((j) => r[j]).sort((a, b) => normalisedEditDistance(expected, a) - normalisedEditDistance(expected, b))[0] ?? '';
+      read.push(...words(better));
+      if (lb.block.position.v === pc.spans[i]?.v) placed++;
+    }
+    const expected = pc.spans.flatMap((x) => words(x.text));
+    expectedWords += expected.length;
+    hitWords += Math.round(bagOfWordsRecall(expected, read) * expected.length);
+    spansTotal += pc.spans.length;
+  });
+  if (opts.sheet) await writeSheet(opts.sheet, [...[...sheetCells].sort((a, b) => a[0] - b[0]).map(([, b]) => b), ...posterCells]);
   const totalS = (performance.now() - t0) / 1000;
   // Timed on its own, one image at a time, so OCR processes don't share the CPU with it.
   // The first pass meets many glyphs for the first time (the font slice is decoded then); the second
@@ -323,6 +463,7 @@ export async function runTextBench(opts: { n?: number; seed?: number; ocrTextHei
     msPerImage1024: { mean: sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length), p95: sorted[Math.floor(sorted.length * 0.95)] ?? 0 },
     perCategory,
     failures: results.filter((r) => exactBy(r, 'plain', 'panel') && !exactBy(r, 'styled', 'panel')).map((r) => ({ prompt: r.c.prompt, expected: r.expected, styled: r.styled, plain: r.plain })),
+    posters: { n: posterCases.length, spans: spansTotal, bagOfWordsRecall: hitWords / Math.max(1, expectedWords), placedAsAsked: placed / Math.max(1, spansTotal) },
   };
 
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -333,6 +474,8 @@ export async function runTextBench(opts: { n?: number; seed?: number; ocrTextHei
     log(`  ${label.padEnd(26)} ${pct(s.exact).padStart(14)}   ${pct(s.readable).padStart(30)}   ${pct(s.exactOnReadable).padStart(23)}   ${s.ned.toFixed(3)}`);
   }
   log(`  sentence-exact on judge-readable strings (panel): ${pct(res.exactOnReadable)}   (goal ≥ 99%)`);
+  log(`  multi-span English posters: ${res.posters.n} posters, ${res.posters.spans} spans: bag-of-words recall ${pct(res.posters.bagOfWordsRecall)} (goal ≥ 98%), spans placed where their own words say ${pct(res.posters.placedAsAsked)}`);
+  if (opts.sheet) log(`  contact sheet: ${opts.sheet}`);
   log(`  text stage at 1024×1024 (parse+layout+render, ${sorted.length} new prompts): warm glyph cache mean ${res.msPerImage1024.mean.toFixed(1)} ms, p95 ${res.msPerImage1024.p95.toFixed(1)} ms; first sight of the glyphs mean ${coldMean.toFixed(1)} ms`);
   for (const [name, groups] of Object.entries(perCategory)) {
     log(`  by ${name} (panel):`);
@@ -370,5 +513,7 @@ async function engineBackgrounds(cases: BenchCase[], log: (s: string) => void): 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const n = Number(process.env.BENCH_TEXT_N ?? 200);
   const px = process.env.BENCH_TEXT_OCR_PX ? Number(process.env.BENCH_TEXT_OCR_PX) : undefined;
-  await runTextBench({ n, ocrTextHeight: px });
+  const sheetAt = process.argv.indexOf('--sheet');
+  const sheet = sheetAt > 0 ? process.argv[sheetAt + 1] : undefined;
+  await runTextBench({ n, ocrTextHeight: px, ...(sheet ? { sheet } : {}), ...(process.env.BENCH_TEXT_POSTERS ? { posters: Number(process.env.BENCH_TEXT_POSTERS) } : {}) });
 }

@@ -7,6 +7,7 @@ import type { RawImage } from '../engine/types.js';
 import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
 import { advanceMeasure, DISPLAY_WORD_SPACING, fontString } from './fonts.js';
 import { layoutPlan } from './layout.js';
+import { palette, paletteColor, placeInCalm } from './placement.js';
 import type { LaidOutBlock, Layout, MeasureText, TextPlan } from './types.js';
 
 export interface RenderOptions {
@@ -190,11 +191,15 @@ function copyRect(src: Uint8ClampedArray, srcW: number, dst: Uint8ClampedArray, 
  * and out of the canvas would cost more than the drawing.
  */
 export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: RenderOptions = {}): RenderReport {
-  const layout = opts.layout ?? layoutPlan(plan, image.width, image.height, opts.measure ?? advanceMeasure);
+  // Blocks the prompt did not place go where this picture is calmest; a given layout is kept as it is.
+  const layout = opts.layout ?? layoutPlan(placeInCalm(plan, image), image.width, image.height, opts.measure ?? advanceMeasure);
   const out = new Uint8ClampedArray(image.data);
+  let colors: Rgb[] | undefined;
   const legibility = layout.blocks.map((lb) => {
     const bg = backgroundStats(image, lb.box);
-    const requested = lb.block.color.name === 'auto' ? autoColor(bg) : hexToRgb(lb.block.color.hex);
+    // No colour asked for: one from the picture's palette that reads bare, else white or near-black.
+    const auto = (): Rgb => paletteColor((colors ??= palette(image)), bg) ?? autoColor(bg);
+    const requested = lb.block.color.name === 'auto' ? auto() : hexToRgb(lb.block.color.hex);
     const decision: LegibilityDecision = opts.plain
       ? { textColor: requested, bareContrast: 0, treatment: { kind: 'none' }, effectiveContrast: 0 }
       : decideLegibility(requested, bg, { fontSize: lb.fontSize });
