@@ -97,7 +97,7 @@ describe('oversized bodies', () => {
 
 describe('answers outside the API', () => {
   test('unknown paths and methods: 404 InvalidActionOrVersion in the OpenAPI envelope', async () => {
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/x?Action=CVProcess&Version=2022-08-31'], ['PUT', '/?Action=CVProcess&Version=2022-08-31'], ['GET', '/']] as const) {
+    for (const [method, path] of [['GET', '/nope'], ['POST', '/x?Action=CVProcess&Version=2022-08-31'], ['PUT', '/?Action=CVProcess&Version=2022-08-31'], ['DELETE', '/']] as const) {
       const res = await send(server.url, { ak: TEST_AK, sk: TEST_SK }, { method, path: path.split('?')[0], rawQuery: path.split('?')[1] ?? '', body: Buffer.alloc(0) });
       const env = classify(res);
       assert.deepEqual(env, { kind: 'openapi', code: 'InvalidActionOrVersion', http: 404 }, `${method} ${path}`);
