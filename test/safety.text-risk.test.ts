@@ -141,14 +141,6 @@ test('list parser: headers, comments, default category', () => {
   assert.deepEqual(l.allow, [{ list: 'x', category: 'allow', term: 'baz' }]);
 });
 
-test('screening is fast', () => {
-  const long = '一只猫在雪山下，a cat under snowy mountains, cinematic lighting, '.repeat(20);
-  const t0 = performance.now();
-  for (let i = 0; i < 200; i++) checker.check(long);
-  const ms = (performance.now() - t0) / 200;
-  assert.ok(ms < 20, `${ms} ms per 1000-char prompt`);
-});
-
 test('text risk stage screens the request prompt', async () => {
   const { textRiskStage } = await import('../src/pipeline/stages/safety.js');
   const { newJob } = await import('../src/pipeline/runner.js');

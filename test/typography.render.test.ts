@@ -125,16 +125,12 @@ describe('rendering', () => {
     const img = solid(64, 64, [1, 2, 3]);
     assert.equal(applyTypography(img, parseTextPlan('a cat')), img);
   });
-  it('text stage at 1024×1024 is fast once fonts are loaded', () => {
+  // Speed is shown by `npm run bench:stages` / `bench:text` (figures in docs/benchmarks.md), not asserted here.
+  it('text stage at 1024×1024 lays out every block and draws them', () => {
     const img = solid(1024, 1024, [120, 60, 200]);
     const plan = parseTextPlan('顶部大标题“新年快乐”，底部白色小字“万事如意 阖家幸福”，a poster with "GRAND OPENING" in gold in the center');
-    renderTextPlan(img, plan);
-    const t = performance.now();
-    const runs = 5;
-    for (let i = 0; i < runs; i++) renderTextPlan(img, plan);
-    const ms = (performance.now() - t) / runs;
-    // 50 ms is the goal on an idle machine; allow headroom for a loaded CI box.
-    assert.ok(ms < 250, `${ms.toFixed(1)} ms per image`);
+    const out = renderTextPlan(img, plan);
+    assert.notDeepEqual(out.data, img.data);
     const lay = layoutPlan(plan, 1024, 1024);
     assert.equal(lay.blocks.length, 3);
   });
