@@ -17,8 +17,8 @@ export function registerServeCommand(program: Command): void {
     .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
     .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; vae?: string; pull: boolean; auth: boolean; redis?: string }) => {
       // The server's modules load only when it starts, so `mengtu --help` stays fast.
-      const [{ default: closeWithGrace }, { loadConfig }, { createLogger, startServer }] = await Promise.all([
-        import('close-with-grace'),
+      const [{ closeOnSignal }, { loadConfig }, { createLogger, startServer }] = await Promise.all([
+        import('./shutdown.js'),
         import('../runtime/config.js'),
         import('../runtime/server.js'),
       ]);
@@ -30,11 +30,6 @@ export function registerServeCommand(program: Command): void {
       });
       const logger = createLogger(cfg);
       const server = await startServer(cfg, logger);
-      closeWithGrace({ delay: 120_000, logger: { error: (m: unknown) => logger.error(m) } }, async ({ signal, err }) => {
-        if (err) logger.error({ err }, 'fatal error, shutting down');
-        else logger.info({ signal }, 'shutting down: finishing in-flight requests');
-        await server.close();
-        logger.info('bye');
-      });
+      await closeOnSignal(logger, { delayMs: 120_000, stopping: 'shutting down: finishing in-flight requests' }, () => server.close());
     });
 }

@@ -1,5 +1,5 @@
 /** `mengtu worker`: the engine role of a scaled deployment; SIGTERM finishes the current job first. */
-import closeWithGrace from 'close-with-grace';
+import { closeOnSignal } from './shutdown.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/server.js';
@@ -26,11 +26,6 @@ export function registerWorkerCommand(program: Command): void {
       });
       const logger = createLogger(cfg);
       const worker = await startWorker(cfg, logger);
-      closeWithGrace({ delay: 600_000, logger: { error: (m: unknown) => logger.error(m) } }, async ({ signal, err }) => {
-        if (err) logger.error({ err }, 'fatal error, stopping');
-        else logger.info({ signal }, 'stopping: finishing the running job, taking no new one');
-        await worker.close();
-        logger.info('bye');
-      });
+      await closeOnSignal(logger, { delayMs: 600_000, stopping: 'stopping: finishing the running job, taking no new one' }, () => worker.close());
     });
 }

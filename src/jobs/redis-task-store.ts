@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import type { CvErrorCode } from '../contract/errors.js';
 import type { RawImage } from '../engine/types.js';
 import type { ImageStore } from '../storage/types.js';
-import { ageOf, decodePicture, encodePicture, taskPictureKey, type TaskStoreOptions } from './task-store.js';
+import { decodePicture, lookupStored, encodePicture, taskPictureKey, type TaskStoreOptions } from './task-store.js';
 import type { JobRecord, ProgressEvent, TaskLookup, TaskRecord, TaskState, TaskStore } from './types.js';
 
 /** A task nobody finishes (all workers gone for days) is forgotten after this long. */
@@ -62,19 +62,7 @@ export class RedisTaskStore implements TaskStore {
   async get(id: string, accessKey: string): Promise<TaskLookup> {
     const h = await this.redis.hgetall(this.key(id));
     if (!h.state || h.accessKey !== accessKey) return { kind: 'not_found' };
-    const task: TaskRecord = {
-      id,
-      accessKey: h.accessKey,
-      state: h.state as TaskState,
-      ...(h.finishedAt ? { finishedAt: Number(h.finishedAt) } : {}),
-      ...(h.job ? { job: JSON.parse(h.job) as JobRecord } : {}),
-      ...(h.error ? { error: JSON.parse(h.error) as { code: CvErrorCode; message: string } } : {}),
-      ...(h.progress ? { progress: JSON.parse(h.progress) as ProgressEvent } : {}),
-    };
-    const age = ageOf(task, this.now(), this.opts.ttlMs);
-    if (age === 'gone') return { kind: 'not_found' };
-    if (age === 'expired') return { kind: 'expired' };
-    return { kind: 'found', task };
+    return lookupStored(id, { accessKey: h.accessKey, state: h.state as TaskState, finishedAt: h.finishedAt ? Number(h.finishedAt) : null, job: h.job ?? null, error: h.error ?? null, progress: h.progress ?? null }, this.now(), this.opts.ttlMs);
   }
 
   async markGenerating(id: string): Promise<void> {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { CvErrorCode } from '../contract/errors.js';
 import type { RawImage } from '../engine/types.js';
 import type { ImageStore } from '../storage/types.js';
-import { ageOf, decodePicture, encodePicture, taskPictureKey, type TaskStoreOptions } from './task-store.js';
+import { decodePicture, lookupStored, encodePicture, taskPictureKey, type TaskStoreOptions } from './task-store.js';
 import type { JobRecord, ProgressEvent, TaskLookup, TaskRecord, TaskState, TaskStore } from './types.js';
 
 /** What open() records for a task a restart interrupted. */
@@ -105,19 +105,7 @@ export class SqliteTaskStore implements TaskStore {
   async get(id: string, accessKey: string): Promise<TaskLookup> {
     const row = this.stmt.get.get(id);
     if (!row || row.access_key !== accessKey) return { kind: 'not_found' };
-    const task: TaskRecord = {
-      id,
-      accessKey: row.access_key,
-      state: row.state,
-      ...(row.finished_at !== null ? { finishedAt: row.finished_at } : {}),
-      ...(row.job ? { job: JSON.parse(row.job) as JobRecord } : {}),
-      ...(row.error ? { error: JSON.parse(row.error) as { code: CvErrorCode; message: string } } : {}),
-      ...(row.progress ? { progress: JSON.parse(row.progress) as ProgressEvent } : {}),
-    };
-    const age = ageOf(task, this.now(), this.opts.ttlMs);
-    if (age === 'gone') return { kind: 'not_found' };
-    if (age === 'expired') return { kind: 'expired' };
-    return { kind: 'found', task };
+    return lookupStored(id, { accessKey: row.access_key, state: row.state, finishedAt: row.finished_at, job: row.job, error: row.error, progress: row.progress }, this.now(), this.opts.ttlMs);
   }
 
   async markGenerating(id: string): Promise<void> {

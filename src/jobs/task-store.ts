@@ -42,6 +42,33 @@ export function ageOf(task: Pick<TaskRecord, 'state' | 'finishedAt'>, now: numbe
   return 'live';
 }
 
+/** A task's stored columns (JSON strings as the SQLite and Redis stores keep them). */
+export interface StoredTaskColumns {
+  accessKey: string;
+  state: TaskState;
+  finishedAt: number | null;
+  job: string | null;
+  error: string | null;
+  progress: string | null;
+}
+
+/** The lookup both durable stores answer: the record rebuilt from its columns, aged by the TTL windows. */
+export function lookupStored(id: string, c: StoredTaskColumns, now: number, ttlMs: number): TaskLookup {
+  const task: TaskRecord = {
+    id,
+    accessKey: c.accessKey,
+    state: c.state,
+    ...(c.finishedAt !== null ? { finishedAt: c.finishedAt } : {}),
+    ...(c.job ? { job: JSON.parse(c.job) as JobRecord } : {}),
+    ...(c.error ? { error: JSON.parse(c.error) as { code: CvErrorCode; message: string } } : {}),
+    ...(c.progress ? { progress: JSON.parse(c.progress) as ProgressEvent } : {}),
+  };
+  const age = ageOf(task, now, ttlMs);
+  if (age === 'gone') return { kind: 'not_found' };
+  if (age === 'expired') return { kind: 'expired' };
+  return { kind: 'found', task };
+}
+
 export class MemoryTaskStore implements TaskStore {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly now: () => number;
