@@ -41,7 +41,7 @@ export async function runGenerate(prompt: string, o: GenerateOpts): Promise<void
   );
   let image = 0;
   let started = false;
-  const runtime = await createRuntime({ ...cfg, engine: { ...cfg.engine, workers: 1, maxQueue: 1 } }, { log, hosting: false, role: 'embedded' });
+  const runtime = await createRuntime({ ...cfg, engine: { ...cfg.engine, workers: 1, maxQueue: 1 } }, { log, hosting: false, role: 'embedded', oneShot: true });
   const stopProgress = runtime.queue.onProgress((e) => {
     if (e.stage !== 'generate' || e.totalSteps === 0) return;
     if (!started) {

@@ -27,7 +27,8 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  const msg = err instanceof EngineError ? err.message : err instanceof CvError ? `${err.code} ${err.message}` : err instanceof Error ? err.message : String(err);
+  // The operator runs the CLI: a CvError's log detail (why the engine is not ready, which rule fired) is for them.
+  const msg = err instanceof EngineError ? err.message : err instanceof CvError ? `${err.code} ${err.message}${err.logDetail ? ` (${err.logDetail})` : ''}` : err instanceof Error ? err.message : String(err);
   process.stderr.write(`mengtu: ${msg}\n`);
   process.exit(1);
 }

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { CvError } from '../contract/errors.js';
+import { retryPassingFailures, type RetryPolicy } from '../engine/download/retry.js';
 import { loadEngine } from '../engine/index.js';
 import { resolveModel } from '../engine/registry.js';
 import type { Engine } from '../engine/types.js';
@@ -18,6 +19,10 @@ export interface EngineHostOptions {
   /** Decoder for final images (MENGTU_VAE); default the model's VAE. */
   decoder?: 'vae' | 'taesd';
   log: Logger;
+  /** Retry a pull that failed for a passing reason (network, hub 5xx) with backoff; false = fail at once (CLI). */
+  retry?: RetryPolicy | false;
+  /** Who hosts the engine, for the hints in its log lines: a server stays up unready, a CLI run stops. */
+  role?: 'server' | 'cli';
 }
 
 export class EngineHost {
@@ -25,6 +30,7 @@ export class EngineHost {
   detail = '';
   private loaded: Engine | null = null;
   private loading: Promise<Engine> | null = null;
+  private readonly stopRetrying = new AbortController();
 
   constructor(private readonly opts: EngineHostOptions) {}
 
@@ -43,10 +49,22 @@ export class EngineHost {
     try {
       this.state = 'pulling';
       this.detail = `resolving model ${this.opts.model}`;
-      const model = await resolveModel(this.opts.model, {
-        pull: this.opts.pull,
-        log: (msg: string) => log.info({ model: this.opts.model }, msg),
-      });
+      const pull = (): ReturnType<typeof resolveModel> =>
+        resolveModel(this.opts.model, {
+          pull: this.opts.pull,
+          log: (msg: string) => log.info({ model: this.opts.model }, msg),
+        });
+      const model =
+        this.opts.retry === false
+          ? await pull()
+          : await retryPassingFailures(pull, {
+              ...(this.opts.retry ? { policy: this.opts.retry } : {}),
+              signal: this.stopRetrying.signal,
+              onRetry: ({ attempt, delayMs, reason }) => {
+                this.detail = `model pull failed (${reason}); retry ${attempt} in ${Math.round(delayMs / 1000)} s`;
+                log.warn({ model: this.opts.model, attempt, delay_ms: delayMs, reason }, `model pull failed (${reason}); retrying in ${Math.round(delayMs / 1000)} s`);
+              },
+            });
       this.state = 'loading';
       this.detail = `loading ${model.dir}`;
       const t0 = performance.now();
@@ -66,7 +84,7 @@ export class EngineHost {
       this.state = 'failed';
       this.detail = err instanceof Error ? err.message : String(err);
       log.error({ err, model: this.opts.model }, `engine failed to load: ${this.detail}`);
-      if (this.opts.model !== 'tiny') {
+      if (this.opts.model !== 'tiny' && this.opts.role !== 'cli') {
         log.error('the server stays up but not ready (/readyz 503); to smoke-test without any download, start it with --model tiny');
       }
       throw err;
@@ -80,6 +98,7 @@ export class EngineHost {
   }
 
   async close(): Promise<void> {
+    this.stopRetrying.abort();
     this.state = 'closed';
     const e = this.loaded;
     this.loaded = null;

@@ -15,6 +15,7 @@ import { MemoryTaskStore } from '../jobs/task-store.js';
 import { INTERRUPTED, SqliteTaskStore } from '../jobs/sqlite-task-store.js';
 import type { JobQueue, TaskStore } from '../jobs/types.js';
 import { findEntry } from '../engine/registry.js';
+import { startCpuPool } from '../pipeline/offload/pool.js';
 import { createPromptRewriter } from '../pipeline/rewrite/rewriter.js';
 import type { StageObserver } from '../pipeline/runner.js';
 import { createStages, type GenerateStageOptions, type StageDeps } from '../pipeline/stages/index.js';
@@ -50,6 +51,8 @@ export interface RuntimeOptions {
    */
   durableTasks?: boolean;
   generate?: GenerateStageOptions;
+  /** A one-shot CLI run: a failed model pull is reported at once (no retry loop) and no log line speaks of a server. */
+  oneShot?: boolean;
   observeStage?: StageObserver;
 }
 
@@ -99,6 +102,10 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     log.info(imageRisk ? `image risk: NSFW classifier on, threshold ${imageRisk.threshold}` : 'image risk: OFF (MENGTU_IMAGE_RISK=0)');
   }
   if (hosting) log.info(hosting.status);
+  // Typography drawing runs on worker threads, never on the event loop; only where pictures are made. The
+  // classifier stays in-process for now: loading it lazily in a worker made the first request wait for it.
+  const cpuPool = makesPictures ? startCpuPool({ size: cfg.server.cpuPoolSize }) : null;
+  if (cpuPool) log.info(`typography drawing on ${cpuPool.size} worker thread(s) (MENGTU_CPU_POOL_SIZE)`);
   const deps: StageDeps = {
     textRisk,
     rewriter,
@@ -107,12 +114,13 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     hosting,
     producer: cfg.label.producer,
     aiLabel: cfg.label.aiLabel,
+    ...(cpuPool ? { cpuPool } : {}),
     ...(opts.generate ? { generate: opts.generate } : {}),
   };
   const stages = createStages(deps);
   const redis = cfg.queue.redisUrl ? { redisUrl: cfg.queue.redisUrl, prefix: cfg.queue.prefix, queueName: cfg.queue.name } : null;
   if (role !== 'embedded' && !redis) throw new Error(`the ${role} role needs Redis (--redis or MENGTU_REDIS_URL)`);
-  const host = new EngineHost({ model: cfg.engine.model, pull: cfg.engine.pullOnStart, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log });
+  const host = new EngineHost({ model: cfg.engine.model, pull: cfg.engine.pullOnStart, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log, ...(opts.oneShot ? { retry: false, role: 'cli' } as const : {}) });
   const pictures = pictureStore(cfg, redis !== null);
   const ttlMs = cfg.tasks.ttlHours * 3_600_000;
   const tasks: TaskStore = redis
@@ -174,6 +182,7 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
       await host.close();
       await tasks.close();
       await sr.close();
+      await cpuPool?.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { SuperResolver } from '../sr/types.js';
 import type { ImageRiskChecker } from '../../safety/image-risk.js';
 import type { TextRiskChecker } from '../../safety/text-risk.js';
 import type { ImageHosting } from '../../storage/hosting.js';
+import type { CpuPool } from '../offload/pool.js';
 import type { Stage } from '../types.js';
 import { encodeStage } from './encode.js';
 import { generateStage, type GenerateStageOptions } from './generate.js';
@@ -16,7 +17,7 @@ import { imageRiskStage, textRiskStage } from './safety.js';
 import { seedStage } from './seed.js';
 import { storeStage } from './store.js';
 import { superResolutionStage } from './super-resolution.js';
-import { typographyPlanStage, typographyRenderStage } from './typography.js';
+import { typographyPlanStage, typographyRenderStage, typographyRenderStageOn } from './typography.js';
 import { watermarkStage } from './watermark.js';
 
 export { encodeStage, type EncodeStageOptions } from './encode.js';
@@ -26,7 +27,7 @@ export { imageRiskStage, textRiskStage } from './safety.js';
 export { seedStage } from './seed.js';
 export { storeStage } from './store.js';
 export { superResolutionStage } from './super-resolution.js';
-export { typographyPlanStage, typographyRenderStage } from './typography.js';
+export { typographyPlanStage, typographyRenderStage, typographyRenderStageOn } from './typography.js';
 export { watermarkStage } from './watermark.js';
 
 export interface StageDeps {
@@ -41,6 +42,8 @@ export interface StageDeps {
   /** The implicit AI label in every PNG (default on). */
   aiLabel?: boolean;
   generate?: GenerateStageOptions;
+  /** Worker threads for the CPU-heavy stages; without it they run in-process (benches, tests of one stage). */
+  cpuPool?: CpuPool;
 }
 
 /**
@@ -65,7 +68,7 @@ export function createStages(deps: StageDeps): Stage[] {
     rewriteStage(deps.rewriter, deps.textRisk),
     generateStage(deps.generate),
     superResolutionStage(deps.sr),
-    typographyRenderStage,
+    deps.cpuPool ? typographyRenderStageOn(deps.cpuPool) : typographyRenderStage,
     ...(deps.imageRisk ? [imageRiskStage(deps.imageRisk)] : []),
     watermarkStage,
     encodeStage({ producer: deps.producer, aiLabel: deps.aiLabel ?? true }),

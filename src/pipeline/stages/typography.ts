@@ -4,6 +4,7 @@
  * layer at the delivered size.
  */
 import { applyTypography, parseTextPlan } from '../../typography/index.js';
+import type { CpuPool } from '../offload/pool.js';
 import type { Stage } from '../types.js';
 
 /** Runs before the rewrite: the caller's own words say where and how the text goes, and the rewrite then
@@ -29,3 +30,16 @@ export const typographyRenderStage: Stage = {
     return job;
   },
 };
+
+/** The same stage with the drawing on the worker-thread pool (the pixels travel there and back, no copy). */
+export function typographyRenderStageOn(pool: Pick<CpuPool, 'renderTypography'>): Stage {
+  return {
+    name: 'typography_render',
+    async run(job) {
+      const plan = job.textPlan;
+      if (!plan || !job.image) return job;
+      job.image = await pool.renderTypography(job.image, plan);
+      return job;
+    },
+  };
+}
