@@ -8,4 +8,4 @@ const sdk = existsSync(source)
   ? await (await import('tsx/esm/api')).tsImport(source.href, import.meta.url)
   : await import('../dist/client/index.js');
 
-export const { MengtuClient, MengtuApiError, MengtuGatewayError, signRequest, DEFAULT_REQ_KEY } = sdk;
+export const { MengtuClient, MengtuApiError, MengtuGatewayError, signRequest, sseEvents, DEFAULT_REQ_KEY } = sdk;

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MengtuClient, signRequest } from '../src/client/index.js';
+import { MengtuClient, signRequest, sseEvents } from '../src/client/index.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 
@@ -39,25 +39,11 @@ async function readEvents(taskId: string, opts: { limit?: number; signal?: Abort
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
   const out: Sse[] = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return out;
-    buf += value;
-    let cut;
-    while ((cut = buf.indexOf('\n\n')) !== -1) {
-      const block = buf.slice(0, cut);
-      buf = buf.slice(cut + 2);
-      const event = /^event: (.+)$/m.exec(block)?.[1];
-      const data = /^data: (.+)$/m.exec(block)?.[1];
-      if (event && data) out.push({ event, data: JSON.parse(data) as Record<string, unknown> });
-      if (opts.limit && out.length >= opts.limit) {
-        await reader.cancel();
-        return out;
-      }
-    }
+  for await (const e of sseEvents(res.body!)) {
+    out.push(e);
+    if (opts.limit && out.length >= opts.limit) break;
   }
+  return out;
 }
 
 const body = (prompt: string, seed: number) => ({ prompt, seed, width: 256, height: 256, use_sr: false, use_pre_llm: false });

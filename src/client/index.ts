@@ -150,6 +150,29 @@ export function signRequest(
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The named events of a Server-Sent Events body (`event:` + one JSON `data:` line); leaving the loop hangs up. */
+export async function* sseEvents(body: ReadableStream): AsyncGenerator<{ event: string; data: Record<string, unknown> }> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += value;
+      let cut;
+      while ((cut = buf.indexOf('\n\n')) !== -1) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        const event = /^event: (.+)$/m.exec(block)?.[1];
+        const data = /^data: (.+)$/m.exec(block)?.[1];
+        if (event && data) yield { event, data: JSON.parse(data) as Record<string, unknown> };
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
 export class MengtuClient {
   private readonly o: Required<Omit<ClientOptions, 'timeoutMs'>> & { timeoutMs: number };
 
@@ -262,29 +285,15 @@ export class MengtuClient {
       const text = await res.text();
       throw new MengtuApiError(50500, `progress stream refused (HTTP ${res.status}): ${text.slice(0, 200)}`, res.headers.get('x-request-id') ?? '', res.status);
     }
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new MengtuApiError(50500, `progress stream of ${taskId} ended without a result`, '', res.status);
-      buf += value;
-      let cut;
-      while ((cut = buf.indexOf('\n\n')) !== -1) {
-        const block = buf.slice(0, cut);
-        buf = buf.slice(cut + 2);
-        const event = /^event: (.+)$/m.exec(block)?.[1];
-        const data = /^data: (.+)$/m.exec(block)?.[1];
-        if (!event || !data) continue;
-        const payload = JSON.parse(data) as Record<string, unknown>;
-        if (event === 'done' || event === 'error') {
-          await reader.cancel().catch(() => undefined);
-          const env = payload as unknown as CvResponse<TaskResult>;
-          if (env.code !== 10000 || !env.data) throw new MengtuApiError(env.code, env.message, env.request_id, 200);
-          return env.data;
-        }
-        onEvent({ event, ...payload } as TaskEvent);
+    for await (const { event, data: payload } of sseEvents(res.body)) {
+      if (event === 'done' || event === 'error') {
+        const env = payload as unknown as CvResponse<TaskResult>;
+        if (env.code !== 10000 || !env.data) throw new MengtuApiError(env.code, env.message, env.request_id, 200);
+        return env.data;
       }
+      onEvent({ event, ...payload } as TaskEvent);
     }
+    throw new MengtuApiError(50500, `progress stream of ${taskId} ended without a result`, '', res.status);
   }
 
   /** Convenience: generate and return the decoded image bytes (base64 mode). */
