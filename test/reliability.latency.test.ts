@@ -1,11 +1,12 @@
 /**
  * A heavy valid prompt must not stall the server: while a 1000-character CJK prompt with several quoted spans
- * is drawn at 1024², the event loop keeps turning and /healthz answers. The bounds are relative, never wall-clock
- * figures: the heavy request may add at most half the drawing's own CPU time (measured here first) to the
- * loop's longest stall compared with the same prompt without its quote marks (the larger of two such runs against the smaller of two heavy runs, so one
- * GC pause on a busy machine does not fail it; a drawing on the loop would stall every run by all of it), and
- * /healthz p99 must stay under half the heavy job's own duration (it is answered during the job, not after).
- * (What a plain request itself holds the loop for is the engine's part.)
+ * is drawn at 1024², the event loop keeps turning and /healthz answers.
+ *
+ * What is asserted is the mechanism plus bounds far from the defect, never a tight wall-clock figure (those
+ * belong to `npm run bench:load`): the drawing is done by the worker-thread pool (its counter moves by one per
+ * heavy request and not at all for the same prompt without quote marks); /healthz is answered *during* the job
+ * (p99 under half the job's own duration); and the loop's longest stall stays under 1 s — the defect held it
+ * for 3.3–4.8 s, while on a loaded 2-core CI machine a healthy run shows 150–300 ms (GC, the engine's glue).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,35 +68,40 @@ async function serve(prompt: string): Promise<Served> {
   return { loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, healthP99Ms: p99(health), probes: health.length, jobMs };
 }
 
-test('a heavy prompt adds no event-loop stall: /healthz answers as it does for a plain prompt', { timeout: 300_000 }, async (t) => {
+test('a heavy prompt adds no event-loop stall: the drawing runs on the pool and /healthz answers during the job', { timeout: 300_000 }, async (t) => {
   const prompt = heavyPrompt();
   const plan = parseTextPlan(prompt);
   assert.ok(plan.blocks.length >= 3, 'the prompt has several quoted spans');
-  // The CPU cost of the drawing, on this machine now (second run: fonts already open here).
+  const pool = server.runtime.deps.cpuPool;
+  assert.ok(pool, 'a picture-making runtime has a worker-thread pool');
+  // The CPU cost of the drawing, on this machine now (second run: fonts already open here), for the log.
   const blank = () => ({ width: 1024, height: 1024, data: new Uint8ClampedArray(1024 * 1024 * 4).fill(128) });
   applyTypography(blank(), plan);
   const t0 = performance.now();
   applyTypography(blank(), plan);
   const drawMs = performance.now() - t0;
 
-  // Both once to warm up (model sessions, font slices in the workers), then measured.
   // The plain prompt is the same text without its quote marks: the same work on the event loop (risk lists,
-  // rewrite, tokenizer) but no text to draw. The larger of two plain runs, the smaller of two heavy ones.
+  // rewrite, tokenizer) but no text to draw. Both once to warm up (model sessions, font slices in the workers).
   const plainPrompt = prompt.replace(/[“”]/g, '，');
   assert.equal(parseTextPlan(plainPrompt).blocks.length, 0);
   await serve(plainPrompt);
   await serve(prompt);
-  const p1 = await serve(plainPrompt);
-  const p2 = await serve(plainPrompt);
-  const plain = p1.loopMaxMs >= p2.loopMaxMs ? p1 : p2;
-  const h1 = await serve(prompt);
-  const h2 = await serve(prompt);
-  const heavy = h1.loopMaxMs <= h2.loopMaxMs ? h1 : h2;
+
+  const before = pool.completed.typography;
+  const plain = await serve(plainPrompt);
+  assert.equal(pool.completed.typography, before, 'a prompt with nothing to draw sends nothing to the pool');
+  const heavy = [await serve(prompt), await serve(prompt)];
+  assert.equal(pool.completed.typography, before + 2, 'each heavy request is drawn on the worker-thread pool');
+
   const detail = `drawing alone ${drawMs.toFixed(0)} ms; plain prompt: loop max ${plain.loopMaxMs.toFixed(0)} ms, /healthz p99 ${plain.healthP99Ms.toFixed(0)} ms; ` +
-    `heavy prompt: loop max ${heavy.loopMaxMs.toFixed(0)} ms (p99 ${heavy.loopP99Ms.toFixed(0)}), /healthz p99 ${heavy.healthP99Ms.toFixed(0)} ms over ${heavy.probes} probes, job ${heavy.jobMs.toFixed(0)} ms`;
+    heavy.map((h, i) => `heavy #${i + 1}: loop max ${h.loopMaxMs.toFixed(0)} ms (p99 ${h.loopP99Ms.toFixed(0)}), /healthz p99 ${h.healthP99Ms.toFixed(0)} ms over ${h.probes} probes, job ${h.jobMs.toFixed(0)} ms`).join('; ');
   t.diagnostic(detail);
-  assert.ok(heavy.probes >= 3, `too few probes: ${detail}`);
-  // Were the drawing on the event loop, both would grow by about drawMs.
-  assert.ok(heavy.loopMaxMs < plain.loopMaxMs + drawMs / 2, `event loop held by the heavy prompt: ${detail}`);
-  for (const h of [h1, h2]) assert.ok(h.healthP99Ms < h.jobMs / 2, `/healthz waited behind the heavy prompt: ${detail}`);
+  for (const h of heavy) {
+    assert.ok(h.probes >= 3, `too few probes: ${detail}`);
+    assert.ok(h.healthP99Ms < h.jobMs / 2, `/healthz waited behind the heavy prompt: ${detail}`);
+  }
+  // The smaller of the two: one GC pause on a busy machine does not fail it; a stall of the defect's size would
+  // show in both.
+  assert.ok(Math.min(...heavy.map((h) => h.loopMaxMs)) < 1000, `event loop held by the heavy prompt: ${detail}`);
 });

@@ -25,6 +25,8 @@ export interface CpuPool {
   classify(image: RawImage): Promise<ImageRiskScores>;
   /** Tasks waiting for a free thread. */
   readonly queued: number;
+  /** Tasks this pool finished, by kind (for /metrics-style checks that the work really left the event loop). */
+  readonly completed: Readonly<Record<'typography' | 'classify', number>>;
   /** Drops this user's hold; the threads stop when the last user closes. */
   close(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export function startCpuPool(opts: CpuPoolOptions): CpuPool {
   const s = shared;
   s.users++;
   let closed = false;
+  const completed = { typography: 0, classify: 0 };
   const run = async (task: OffloadTask): Promise<OffloadResult> => {
     const transferList = transferablesOf('image' in task ? task.image : undefined);
     // piscina's TransferList type is inferred from @types/node's postMessage overloads; an array is what it takes.
@@ -66,12 +69,15 @@ export function startCpuPool(opts: CpuPoolOptions): CpuPool {
     get queued() {
       return s.pool.queueSize;
     },
+    completed,
     async renderTypography(image, plan) {
       const r = await run({ kind: 'typography', image, plan });
+      completed.typography++;
       return r.image!;
     },
     async classify(image) {
       const r = await run({ kind: 'classify', image });
+      completed.classify++;
       // The buffer came back: hand it to the caller's image again.
       image.data = r.image!.data;
       return r.scores!;
