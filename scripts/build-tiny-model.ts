@@ -1,6 +1,6 @@
 /**
  * Writes a tiny random-weight Stable Diffusion model (diffusers ONNX layout) for tests and benchmarks.
- *   npm run tiny-model -- <dir> [--fp16] [--int64-timestep] [--fixed-batch] [--external-data] [--sd1-pad] [--lcm]
+ *   npm run tiny-model -- <dir> [--fp16] [--int64-timestep] [--fixed-batch] [--external-data] [--sd1-pad] [--lcm] [--no-vae-encoder]
  * Without <dir>: builds (once) into <MENGTU_HOME>/models/tiny.
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ const { values, positionals } = parseArgs({
     'external-data': { type: 'boolean', default: false },
     'sd1-pad': { type: 'boolean', default: false },
     lcm: { type: 'boolean', default: false },
+    'no-vae-encoder': { type: 'boolean', default: false },
   },
 });
 
@@ -29,6 +30,7 @@ if (dir === undefined) {
     externalUnetData: values['external-data'],
     padToken: values['sd1-pad'] ? '<|endoftext|>' : '!',
     ...(values.lcm ? { timestepCondDim: 256 } : {}),
+    noVaeEncoder: values['no-vae-encoder'],
   });
   console.log(dir);
 }

@@ -26,7 +26,7 @@ const FILES: Record<string, Buffer> = {
   'vae_encoder/model.onnx': randomBytes(1000),
   'README.md': Buffer.from('# fake'),
 };
-const NEEDED = Object.keys(FILES).filter((f) => !/safetensors|vae_encoder|README/.test(f));
+const NEEDED = Object.keys(FILES).filter((f) => !/safetensors|README/.test(f));
 const isLfs = (f: string): boolean => /\.(onnx|pb)$/.test(f);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -117,7 +117,7 @@ beforeEach(async () => {
 
 async function assertInstalled(dir: string): Promise<void> {
   for (const f of NEEDED) assert.deepEqual(await fs.readFile(path.join(dir, f)), FILES[f], f);
-  for (const f of ['unet/diffusion_pytorch_model.safetensors', 'vae_encoder/model.onnx', 'README.md']) {
+  for (const f of ['unet/diffusion_pytorch_model.safetensors', 'README.md']) {
     await assert.rejects(fs.stat(path.join(dir, f)), `${f} should not be downloaded`);
   }
 }

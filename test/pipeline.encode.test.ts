@@ -114,7 +114,7 @@ describe('post-diffusion stages chained', () => {
       job.image = image(256, 256);
       const hosting = await createImageHosting({ dataDir: dir, publicBaseUrl: 'http://h' });
       const sr = await createSuperResolver({ mode: 'lanczos' });
-      const engine = { modelName: 'tiny-test', generate: () => Promise.reject(new Error('unused')), close: async () => {} };
+      const engine = { modelName: 'tiny-test', img2img: false, generate: () => Promise.reject(new Error('unused')), close: async () => {} };
       const log = { info() {}, warn() {}, error() {}, debug() {} } as unknown as import('../src/pipeline/types.js').Log;
       const done = await runPipeline(
         job,

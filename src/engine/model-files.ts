@@ -9,6 +9,8 @@ export interface ModelFiles {
   textEncoder: string;
   unet: string;
   vaeDecoder: string;
+  /** `vae_encoder/model.onnx` when the folder has one (image-to-image); null otherwise. */
+  vaeEncoder: string | null;
   tokenizerDir: string;
   schedulerConfig: Record<string, unknown>;
   /** From vae_decoder/config.json (or vae/config.json) when present; SD's 0.18215 otherwise. */
@@ -66,8 +68,10 @@ export async function locateModel(dir: string): Promise<ModelFiles> {
   const vaeConfig = (await optionalJson(path.join(root, 'vae_decoder', 'config.json'))) ?? (await optionalJson(path.join(root, 'vae', 'config.json')));
   const sf = vaeConfig?.scaling_factor;
   const vaeScalingFactor = typeof sf === 'number' && sf > 0 ? sf : SD_VAE_SCALING;
+  const vaeEncoder = graphPath(root, 'vae_encoder');
   return {
     dir: root,
+    vaeEncoder: (await exists(vaeEncoder)) ? vaeEncoder : null,
     textEncoder: graphPath(root, 'text_encoder'),
     unet: graphPath(root, 'unet'),
     vaeDecoder: graphPath(root, 'vae_decoder'),

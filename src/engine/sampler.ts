@@ -1,6 +1,7 @@
 /**
- * The text-to-image sampler: CLIP text encoding, the denoising loop with classifier-free guidance, and
- * VAE decoding, over a diffusers-ONNX model whose three sessions are created once and reused.
+ * The sampler: CLIP text encoding, the denoising loop with classifier-free guidance, and VAE decoding, over
+ * a diffusers-ONNX model whose three sessions are created once and reused; image-to-image starts the loop
+ * from the encoded input picture (img2img.ts), with the vae_encoder session created on first use.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { createScheduler, guidanceScaleEmbedding, type Scheduler } from './sched
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer.js';
 import { latentPreview } from './preview.js';
 import { findTaesd, loadDecoder, type LatentDecoder } from './decoders.js';
+import { ImageEncoder, imageToSample, img2imgSteps, stepsForStrength } from './img2img.js';
 import type { DecoderName, Engine, GenerateRequest, GeneratedImage, Latents, RawImage, SchedulerName } from './types.js';
 
 export interface EngineDefaults {
@@ -54,6 +56,8 @@ export interface LoadEngineOptions {
 }
 
 const FALLBACK_DEFAULTS: EngineDefaults = { steps: 20, guidanceScale: 7.5 };
+/** The most steps image-to-image raises a default to so a small strength still runs one. */
+const IMG2IMG_MAX_STEPS = 50;
 /** Largest side rendered; beyond this latents and VAE activations outgrow a normal host. */
 const MAX_SIDE = 4096;
 
@@ -87,6 +91,10 @@ export class DiffusionEngine implements Engine {
   /** Requests in progress; close() lets them finish before releasing the sessions. */
   private readonly inflight = new Set<Promise<GeneratedImage>>();
   private readonly schedulers = new Map<string, Scheduler>();
+  /** The vae_encoder session, created by the first image-to-image request (most servers never need it). */
+  private encoder: Promise<ImageEncoder> | null = null;
+  /** How to create it: the same session settings and graph cache as the other graphs. */
+  private encoderSession: { cfg: SessionConfig; cacheDir: string | undefined } | null = null;
 
   private constructor(
     readonly modelName: string,
@@ -153,6 +161,7 @@ export class DiffusionEngine implements Engine {
       taesd,
       opts.decoder ?? 'vae',
     );
+    engine.encoderSession = { cfg: { ...cfg, reuseMemory: reuse === 'all' }, cacheDir };
     engine.checkSignatures();
     return engine;
   }
@@ -162,6 +171,25 @@ export class DiffusionEngine implements Engine {
     this.textEncoder.input('input_ids');
     for (const name of ['sample', 'timestep', 'encoder_hidden_states']) this.unet.input(name);
     this.vae.input('latent_sample');
+  }
+
+  get img2img(): boolean {
+    return this.files.vaeEncoder !== null;
+  }
+
+  private imageEncoder(): Promise<ImageEncoder> {
+    const file = this.files.vaeEncoder;
+    if (!file || !this.encoderSession) {
+      return Promise.reject(
+        new EngineError(`model ${this.modelName} has no vae_encoder/model.onnx, so it cannot do image-to-image; configure a model folder that has one (the diffusers ONNX export writes it)`),
+      );
+    }
+    const { cfg, cacheDir } = this.encoderSession;
+    this.encoder ??= ImageEncoder.load(file, cfg, this.files.vaeScalingFactor, cacheDir).catch((err: unknown) => {
+      this.encoder = null;
+      throw err;
+    });
+    return this.encoder;
   }
 
   /** Schedulers are stateless (step index and sample are passed in), so one per (name, steps) is shared. */
@@ -211,7 +239,8 @@ export class DiffusionEngine implements Engine {
     const t0 = now();
     const signal = req.signal;
     signal?.throwIfAborted();
-    const steps = req.steps ?? this.defaults.steps;
+    const init = req.init;
+    const steps = req.steps ?? (init ? stepsForStrength(this.defaults.steps, init.strength, IMG2IMG_MAX_STEPS) : this.defaults.steps);
     const guidanceScale = req.guidanceScale ?? this.defaults.guidanceScale;
     const negativePrompt = req.negativePrompt ?? '';
     for (const [k, v] of [
@@ -223,6 +252,9 @@ export class DiffusionEngine implements Engine {
     if (!Number.isInteger(steps) || steps < 1) throw new EngineError(`steps must be a positive integer, got ${steps}`);
     const decoder = this.pickDecoder(req.decoder);
     const scheduler = this.scheduler(req.scheduler ?? this.defaults.scheduler, steps);
+    // Image-to-image runs the last `count` steps of the schedule, from index `start`.
+    const { start, count } = init ? img2imgSteps(steps, init.strength) : { start: 0, count: steps };
+    const encoder = init ? await this.imageEncoder() : null;
 
     const unet = this.unet;
     const sampleInfo = unet.input('sample');
@@ -289,13 +321,26 @@ export class DiffusionEngine implements Engine {
     };
     const uncondFeeds = ehsUncond ? { ...feeds, [ehsInfo.name]: ehsUncond.tensor } : null;
 
-    // Denoising loop.
+    // Starting latents: noise at the top of the schedule, or the encoded picture noised to step `start`.
+    // The noise is the seed's first draw either way, so strength 1 on a zero-terminal-SNR schedule is
+    // exactly the text-to-image run.
     const rng = createRng(req.seed);
     let latents = rng.normal(n);
-    const sigma0 = scheduler.initNoiseSigma;
-    for (let i = 0; i < n; i++) latents[i] = latents[i]! * sigma0;
+    let encodeMs = 0;
+    if (init && encoder) {
+      const tEnc = now();
+      const pixels = await imageToSample(init.image, lw * 8, lh * 8);
+      // A draw from the latent distribution uses its own stream, so it does not shift the noise above.
+      const z = await encoder.encode(pixels, lh, lw, init.latents ?? 'mean', createRng((req.seed ^ 0x5bd1e995) >>> 0));
+      encodeMs = now() - tEnc;
+      latents = count > 0 ? scheduler.addNoise(z, latents, start) : z;
+    } else {
+      const sigma0 = scheduler.initNoiseSigma;
+      for (let i = 0; i < n; i++) latents[i] = latents[i]! * sigma0;
+    }
+    signal?.throwIfAborted();
     const tUnet = now();
-    for (let s = 0; s < steps; s++) {
+    for (let s = start; s < steps; s++) {
       signal?.throwIfAborted();
       const x = scheduler.scaleModelInput(latents, s);
       sample.data.set(x, 0);
@@ -327,7 +372,7 @@ export class DiffusionEngine implements Engine {
         const view: Latents = { format: this.files.latentFormat, channels: 4, height: lh, width: lw, data: x0 };
         // The last step's preview would be the picture itself, decoded right after.
         const preview = req.previews && s + 1 < steps ? await this.preview(view, signal) : undefined;
-        req.onStep({ step: s + 1, totalSteps: steps, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0, latents: view, ...(preview ? { preview } : {}) });
+        req.onStep({ step: s - start + 1, totalSteps: count, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0, latents: view, ...(preview ? { preview } : {}) });
       }
     }
     const unetMs = now() - tUnet;
@@ -350,7 +395,8 @@ export class DiffusionEngine implements Engine {
       negativePrompt,
       scheduler: scheduler.name,
       decoder: decoder.name,
-      timings: { textEncoderMs, unetMs, unetMsPerStep: unetMs / steps, vaeMs, totalMs: now() - t0 },
+      img2img: init ? { strength: init.strength, stepsRun: count } : null,
+      timings: { textEncoderMs, unetMs, unetMsPerStep: count > 0 ? unetMs / count : 0, vaeMs, ...(init ? { encodeMs } : {}), totalMs: now() - t0 },
     };
   }
 
@@ -398,7 +444,8 @@ export class DiffusionEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inflight]);
-    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vae.release(), this.taesd?.graph.release()]);
+    const encoder = this.encoder ? await this.encoder.catch(() => null) : null;
+    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vae.release(), this.taesd?.graph.release(), encoder?.release()]);
   }
 }
 

@@ -23,7 +23,22 @@ export interface GenerateRequest {
   previews?: boolean;
   /** The final image's decoder; default: the engine's (see LoadEngineOptions.decoder). */
   decoder?: DecoderName;
+  /** Image-to-image: start from this picture instead of pure noise (needs the model's vae_encoder). */
+  init?: InitImage;
   signal?: AbortSignal;
+}
+
+export interface InitImage {
+  /** Any size: it is resized to the render size (width × height rounded up to a multiple of 8). */
+  image: RawImage;
+  /**
+   * 0…1, how much of the schedule runs over it (diffusers' `strength`): 1 starts from noise at the top of
+   * the schedule, 0 returns the input's VAE round trip. Without `steps`, the step count is raised so at
+   * least one step runs (SD-Turbo's 1 step becomes 2 at strength 0.5).
+   */
+  strength: number;
+  /** The encoder's latent distribution as its mean (default) or a draw from it with the seed. */
+  latents?: 'mean' | 'sample';
 }
 
 export interface StepInfo {
@@ -61,6 +76,8 @@ export interface EngineTimings {
   unetMs: number;
   unetMsPerStep: number;
   vaeMs: number;
+  /** Image-to-image: resizing and encoding the input picture. */
+  encodeMs?: number;
   totalMs: number;
 }
 
@@ -72,12 +89,16 @@ export interface GeneratedImage {
   negativePrompt: string;
   scheduler: SchedulerName;
   decoder: DecoderName;
+  /** Image-to-image: the strength used and the steps actually run (of `steps`); null for text-to-image. */
+  img2img: { strength: number; stepsRun: number } | null;
   timings: EngineTimings;
 }
 
 export interface Engine {
   /** Registry name or directory of the loaded model. */
   readonly modelName: string;
+  /** Whether the model has a vae_encoder, so requests with `init` can run (known at load time). */
+  readonly img2img: boolean;
   generate(req: GenerateRequest): Promise<GeneratedImage>;
   close(): Promise<void>;
 }

@@ -1,7 +1,11 @@
 /** Which files of a repo make up a diffusers ONNX text-to-image model. */
 
-/** Sub-folders the engine loads; vae_encoder, safety_checker, PyTorch weights are skipped. */
-export const NEEDED_DIRS = ['text_encoder', 'unet', 'vae_decoder', 'tokenizer', 'scheduler'] as const;
+/**
+ * Sub-folders the engine loads (vae_encoder for image-to-image, a few MB); safety_checker and PyTorch
+ * weights are skipped. A decoder repo (TAESD) gives only its vae_decoder.
+ */
+export const NEEDED_DIRS = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder', 'tokenizer', 'scheduler'] as const;
+const DECODER_DIRS = ['vae_decoder'] as const;
 
 /** What a repo holds: a whole text-to-image model, or a latent decoder (TAESD: vae_decoder/ + vae_encoder/). */
 export type RepoLayout = 'pipeline' | 'decoder';
@@ -16,6 +20,7 @@ export const STATIC_FILES: readonly string[] = [
   'unet/model.onnx',
   'vae_decoder/model.onnx',
   'vae_decoder/config.json',
+  'vae_encoder/model.onnx',
   'tokenizer/vocab.json',
   'tokenizer/merges.txt',
   'tokenizer/tokenizer_config.json',
@@ -37,7 +42,7 @@ export const REQUIRED_FILES: readonly string[] = [
 ];
 
 /** Repo path → local path (subfolder stripped), or null if the engine does not need it. */
-export function localPathFor(repoPath: string, subfolder: string | undefined): string | null {
+export function localPathFor(repoPath: string, subfolder: string | undefined, layout: RepoLayout = 'pipeline'): string | null {
   let p = repoPath;
   if (subfolder) {
     const prefix = `${subfolder.replace(/\/+$/, '')}/`;
@@ -48,7 +53,7 @@ export function localPathFor(repoPath: string, subfolder: string | undefined): s
   const slash = p.indexOf('/');
   if (slash < 0) return null;
   const dir = p.slice(0, slash);
-  if (!(NEEDED_DIRS as readonly string[]).includes(dir)) return null;
+  if (!((layout === 'decoder' ? DECODER_DIRS : NEEDED_DIRS) as readonly string[]).includes(dir)) return null;
   if (!KEEP_EXT.test(p)) return null;
   return p;
 }

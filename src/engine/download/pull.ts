@@ -58,7 +58,7 @@ async function planFiles(src: PullSource, opts: PullOptions): Promise<Planned[]>
   }
   const planned: Planned[] = [];
   for (const f of remote) {
-    const local = localPathFor(f.path, src.subfolder);
+    const local = localPathFor(f.path, src.subfolder, src.layout);
     if (local !== null) planned.push({ ...f, local });
   }
   if (!fromApi) {

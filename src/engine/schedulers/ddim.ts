@@ -6,7 +6,7 @@ import type { Rng } from '../rng.js';
 import { DDIM_DEFAULTS, parseSchedulerConfig } from './config.js';
 import { vpPredictions } from './alphas.js';
 import { alphasCumprod, spacedTimesteps } from './schedule.js';
-import { checkSameLength, checkStepIndex, linearCombine, type Scheduler } from './types.js';
+import { checkSameLength, checkStepIndex, linearCombine, vpAddNoise, type Scheduler } from './types.js';
 
 export function createDdimScheduler(rawConfig: Record<string, unknown>, steps: number): Scheduler {
   const cfg = parseSchedulerConfig(rawConfig, DDIM_DEFAULTS);
@@ -48,6 +48,10 @@ export function createDdimScheduler(rawConfig: Record<string, unknown>, steps: n
       checkStepIndex(stepIndex, steps);
       const { x0 } = vpPredictions(cfg.predictionType, ac[timesteps[stepIndex]!]!);
       return linearCombine(sample, modelOutput, x0.a, x0.b, clip);
+    },
+    addNoise(original, noise, stepIndex) {
+      checkStepIndex(stepIndex, steps);
+      return vpAddNoise(original, noise, ac[timesteps[stepIndex]!]!);
     },
   };
 }

@@ -47,5 +47,11 @@ export function eulerFamilyScheduler(
       const { a, b } = x0Coefficients(cfg.predictionType, sigmas[stepIndex]!);
       return linearCombine(sample, modelOutput, a, b);
     },
+    addNoise(original, noise, stepIndex) {
+      checkStepIndex(stepIndex, steps);
+      checkSameLength(noise, original);
+      // Variance-exploding: x₀ + σ·ε (the loop then scales its input by 1/√(σ²+1)).
+      return linearCombine(original, noise, 1, sigmas[stepIndex]!);
+    },
   };
 }

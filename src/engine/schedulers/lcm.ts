@@ -8,7 +8,7 @@ import type { Rng } from '../rng.js';
 import { LCM_DEFAULTS, parseSchedulerConfig, SchedulerConfigError } from './config.js';
 import { vpPredictions } from './alphas.js';
 import { alphasCumprod } from './schedule.js';
-import { checkSameLength, checkStepIndex, linearCombine, type Scheduler } from './types.js';
+import { checkSameLength, checkStepIndex, linearCombine, vpAddNoise, type Scheduler } from './types.js';
 
 const SIGMA_DATA = 0.5;
 
@@ -96,6 +96,10 @@ export function createLcmScheduler(rawConfig: Record<string, unknown>, steps: nu
       const pred = linearCombine(sample, modelOutput, x0.a, x0.b, clip);
       for (let i = 0; i < pred.length; i++) pred[i] = cOut * pred[i]! + cSkip * sample[i]!;
       return pred;
+    },
+    addNoise(original, noise, stepIndex) {
+      checkStepIndex(stepIndex, steps);
+      return vpAddNoise(original, noise, ac[timesteps[stepIndex]!]!);
     },
   };
 }

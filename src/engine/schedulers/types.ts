@@ -13,6 +13,17 @@ export interface Scheduler {
   step(modelOutput: Float32Array, stepIndex: number, sample: Float32Array, rng: Rng): Float32Array;
   /** x̂₀: the model's current estimate of the clean latents (what step previews show). */
   predictOriginal(modelOutput: Float32Array, stepIndex: number, sample: Float32Array): Float32Array;
+  /**
+   * `original` noised to the level the loop expects at `stepIndex` (diffusers' `add_noise` with
+   * `begin_index = stepIndex`): image-to-image starts its loop there.
+   */
+  addNoise(original: Float32Array, noise: Float32Array, stepIndex: number): Float32Array;
+}
+
+/** The variance-preserving forward process at ᾱ: √ᾱ·x₀ + √(1−ᾱ)·ε (DDPM, DDIM, LCM `add_noise`). */
+export function vpAddNoise(original: Float32Array, noise: Float32Array, alphaCumprod: number): Float32Array {
+  checkSameLength(noise, original);
+  return linearCombine(original, noise, Math.sqrt(alphaCumprod), Math.sqrt(1 - alphaCumprod));
 }
 
 /** out[i] = a·sample[i] + b·model[i], clipped to ±clip. */

@@ -5,9 +5,9 @@
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { modelsDir } from '../home.js';
-import { textEncoderGraph, unetGraph, vaeDecoderGraph, type TinyGraphOptions } from './graphs.js';
+import { textEncoderGraph, unetGraph, vaeDecoderGraph, vaeEncoderGraph, type TinyGraphOptions } from './graphs.js';
 import { taesdDecoderGraph, taesdEncoderGraph, type TaesdOptions } from './taesd.js';
-import { miniTextEncoderGraph, miniUnetGraph, miniVaeDecoderGraph, type MiniOptions } from './mini.js';
+import { miniTextEncoderGraph, miniUnetGraph, miniVaeDecoderGraph, miniVaeEncoderGraph, type MiniOptions } from './mini.js';
 import { tinyTokenizerFiles } from './tokenizer-files.js';
 
 export interface TinyModelOptions extends TinyGraphOptions {
@@ -15,6 +15,8 @@ export interface TinyModelOptions extends TinyGraphOptions {
   padToken?: '!' | '<|endoftext|>';
   /** SD-architecture graphs (ResNet/attention/GroupNorm) instead of the minimal ones; float32 I/O only. */
   mini?: MiniOptions;
+  /** Leave out vae_encoder/ (a text-to-image-only folder, as some exports are). */
+  noVaeEncoder?: boolean;
 }
 
 /** SD-Turbo's scheduler config (EulerDiscreteScheduler, trailing spacing). */
@@ -51,7 +53,7 @@ async function writeGraph(dir: string, g: { model: Uint8Array; externalData: Buf
 const MINI_TEXT_HIDDEN = 256;
 
 /** Bumped whenever the generated graphs change, so a cached copy from an older mengtu is rebuilt. */
-export const TINY_MODEL_VERSION = 1;
+export const TINY_MODEL_VERSION = 2;
 const VERSION_FILE = 'mengtu-tiny.json';
 
 export async function buildTinyModel(dir: string, opts: TinyModelOptions = {}): Promise<void> {
@@ -69,16 +71,16 @@ export async function buildTinyModel(dir: string, opts: TinyModelOptions = {}): 
     await writeGraph(path.join(dir, 'text_encoder'), miniTextEncoderGraph(vocabSize, { ...opts.mini, textHidden: hidden }));
     await writeGraph(path.join(dir, 'unet'), miniUnetGraph(hidden, opts.mini));
     await writeGraph(path.join(dir, 'vae_decoder'), miniVaeDecoderGraph(opts.mini));
+    if (!opts.noVaeEncoder) await writeGraph(path.join(dir, 'vae_encoder'), miniVaeEncoderGraph(opts.mini));
   } else {
     await writeGraph(path.join(dir, 'text_encoder'), textEncoderGraph(vocabSize, opts));
     await writeGraph(path.join(dir, 'unet'), unetGraph(opts));
     await writeGraph(path.join(dir, 'vae_decoder'), vaeDecoderGraph(opts));
+    if (!opts.noVaeEncoder) await writeGraph(path.join(dir, 'vae_encoder'), vaeEncoderGraph(opts));
   }
-  await writeJson(path.join(dir, 'vae_decoder', 'config.json'), {
-    _class_name: 'AutoencoderKL',
-    latent_channels: 4,
-    scaling_factor: 0.18215,
-  });
+  const vaeConfig = { _class_name: 'AutoencoderKL', latent_channels: 4, scaling_factor: 0.18215 };
+  await writeJson(path.join(dir, 'vae_decoder', 'config.json'), vaeConfig);
+  if (!opts.noVaeEncoder) await writeJson(path.join(dir, 'vae_encoder', 'config.json'), vaeConfig);
   await writeJson(path.join(dir, 'model_index.json'), {
     _class_name: 'OnnxStableDiffusionPipeline',
     _diffusers_version: '0.24.0',
@@ -90,7 +92,7 @@ export async function buildTinyModel(dir: string, opts: TinyModelOptions = {}): 
     tokenizer: ['transformers', 'CLIPTokenizer'],
     unet: ['diffusers', 'OnnxRuntimeModel'],
     vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
-    vae_encoder: [null, null],
+    vae_encoder: opts.noVaeEncoder ? [null, null] : ['diffusers', 'OnnxRuntimeModel'],
   });
   // Written last: its presence means the model is complete.
   await writeJson(path.join(dir, VERSION_FILE), { version: TINY_MODEL_VERSION, options: opts });

@@ -114,11 +114,17 @@ export function unetGraph(opts: TinyGraphOptions = {}): EncodedGraph {
   return g.encode();
 }
 
+/** The tiny decoder's 3×3 conv (latents → RGB before the ×8 upsampling and tanh); the encoder inverts it. */
+function decoderConv(): { w: Float32Array; b: Float32Array } {
+  return { w: randn(301, 3 * 4 * 9, 0.004), b: randn(302, 3, 0.1) };
+}
+
 export function vaeDecoderGraph(opts: TinyGraphOptions = {}): EncodedGraph {
   const batch = opts.fixedBatch ? 1 : 'batch';
   const g = new GraphBuilder('vae_decoder');
   const z = toF32(g, g.input('latent_sample', io(opts), [batch, 4, 'latent_height', 'latent_width']), opts);
-  const conv = g.node('Conv', [z, g.weight(randn(301, 3 * 4 * 9, 0.004), [3, 4, 3, 3]), g.weight(randn(302, 3, 0.1), [3])], {
+  const dec = decoderConv();
+  const conv = g.node('Conv', [z, g.weight(dec.w, [3, 4, 3, 3]), g.weight(dec.b, [3])], {
     kernel_shape: [3, 3],
     pads: [1, 1, 1, 1],
   });
@@ -126,5 +132,52 @@ export function vaeDecoderGraph(opts: TinyGraphOptions = {}): EncodedGraph {
   const img = g.node('Tanh', [up]);
   fromF32(g, img, 'sample', opts);
   g.output('sample', io(opts), [batch, 3, 'height', 'width']);
+  return g.encode();
+}
+
+/**
+ * The Moore–Penrose inverse of the decoder's conv seen on smooth latents (its 3×3 kernels summed: a 3×4
+ * matrix W), W⁺ = Wᵀ(WWᵀ)⁻¹, as a [4, 3] row-major matrix.
+ */
+function decoderPseudoInverse(w: Float32Array): Float64Array {
+  const W = [0, 1, 2].map((o) => [0, 1, 2, 3].map((i) => {
+    let sum = 0;
+    for (let k = 0; k < 9; k++) sum += w[(o * 4 + i) * 9 + k]!;
+    return sum;
+  }));
+  const A = [0, 1, 2].map((r) => [0, 1, 2].map((c) => W[r]!.reduce((acc, v, i) => acc + v * W[c]![i]!, 0)));
+  const [a, b, c] = A[0]!;
+  const [d, e, f] = A[1]!;
+  const [g, h, k] = A[2]!;
+  const det = a! * (e! * k! - f! * h!) - b! * (d! * k! - f! * g!) + c! * (d! * h! - e! * g!);
+  const inv = [
+    [e! * k! - f! * h!, c! * h! - b! * k!, b! * f! - c! * e!],
+    [f! * g! - d! * k!, a! * k! - c! * g!, c! * d! - a! * f!],
+    [d! * h! - e! * g!, b! * g! - a! * h!, a! * e! - b! * d!],
+  ].map((row) => row.map((v) => v / det));
+  const P = new Float64Array(12);
+  for (let i = 0; i < 4; i++) for (let o = 0; o < 3; o++) P[i * 3 + o] = [0, 1, 2].reduce((acc, m) => acc + W[m]![i]! * inv[m]![o]!, 0);
+  return P;
+}
+
+/**
+ * The VAE encoder with the diffusers ONNX export's signature: `sample` [batch, 3, height, width] in [-1, 1]
+ * → `latent_sample` [batch, 4, height/8, width/8] (unscaled: the pipeline multiplies by the scaling factor).
+ * It inverts the tiny decoder on smooth pictures (8×8 average, atanh, the conv's pseudo-inverse), so a
+ * decode of its latents looks like the input, as a trained VAE's round trip does.
+ */
+export function vaeEncoderGraph(opts: TinyGraphOptions = {}): EncodedGraph {
+  const batch = opts.fixedBatch ? 1 : 'batch';
+  const g = new GraphBuilder('vae_encoder');
+  const x = toF32(g, g.input('sample', io(opts), [batch, 3, 'height', 'width']), opts);
+  const dec = decoderConv();
+  const pooled = g.node('AveragePool', [x], { kernel_shape: [8, 8], strides: [8, 8] });
+  // tanh's inverse, kept finite at saturated pixels.
+  const pre = g.node('Atanh', [g.node('Clip', [pooled, g.scalar(-0.995), g.scalar(0.995)])]);
+  const centred = g.node('Sub', [pre, g.weight(dec.b, [1, 3, 1, 1])]);
+  const P = Float32Array.from(decoderPseudoInverse(dec.w));
+  const z = g.node('Conv', [centred, g.weight(P, [4, 3, 1, 1])], { kernel_shape: [1, 1] });
+  fromF32(g, z, 'latent_sample', opts);
+  g.output('latent_sample', io(opts), [batch, 4, 'latent_height', 'latent_width']);
   return g.encode();
 }

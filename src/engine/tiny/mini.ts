@@ -195,3 +195,19 @@ export function miniVaeDecoderGraph(opts: MiniOptions = {}): EncodedGraph {
   g.output('sample', 'float32', ['batch', 3, 'height', 'width']);
   return g.encode();
 }
+
+/** The VAE encoder at the decoder's widths in reverse: ResNet blocks and three stride-2 convs (÷8). */
+export function miniVaeEncoderGraph(opts: MiniOptions = {}): EncodedGraph {
+  seedCounter = 4000;
+  const m = opts.width ?? 1;
+  const ch = [32, 64, 128, 256].map((c) => Math.max(32, Math.round((c * m) / 32) * 32));
+  const g = new GraphBuilder('vae_encoder');
+  const b = new Blocks(g);
+  const x = g.input('sample', 'float32', ['batch', 3, 'height', 'width']);
+  let h = b.resBlock(b.conv(x, 3, ch[0]!), ch[0]!, ch[0]!);
+  for (let l = 1; l < ch.length; l++) h = b.resBlock(b.conv(h, ch[l - 1]!, ch[l]!, 3, 2), ch[l]!, ch[l]!);
+  const z = b.conv(b.silu(b.groupNorm(h, ch.at(-1)!)), ch.at(-1)!, 4);
+  g.node('Mul', [z, g.scalar(0.1)], {}, 'latent_sample');
+  g.output('latent_sample', 'float32', ['batch', 4, 'latent_height', 'latent_width']);
+  return g.encode();
+}
