@@ -12,6 +12,11 @@ export interface ModelFiles {
   /** `vae_encoder/model.onnx` when the folder has one (image-to-image); null otherwise. */
   vaeEncoder: string | null;
   tokenizerDir: string;
+  /** SDXL-class models: text_encoder_2/model.onnx and tokenizer_2/ (null with a single text encoder). */
+  textEncoder2: string | null;
+  tokenizer2Dir: string | null;
+  /** unet/config.json when present (its sample_size gives the native size; SDXL's checks read it). */
+  unetConfig: Record<string, unknown> | null;
   schedulerConfig: Record<string, unknown>;
   /** From vae_decoder/config.json (or vae/config.json) when present; SD's 0.18215 otherwise. */
   vaeScalingFactor: number;
@@ -23,9 +28,9 @@ export interface ModelFiles {
 const SD_VAE_SCALING = 0.18215;
 const SDXL_VAE_SCALING = 0.13025;
 
-function latentFormatOf(modelIndex: Record<string, unknown>, scaling: number): LatentFormat {
+function latentFormatOf(modelIndex: Record<string, unknown>, scaling: number, twoEncoders: boolean): LatentFormat {
   const cls = typeof modelIndex._class_name === 'string' ? modelIndex._class_name : '';
-  return /XL/.test(cls) || Math.abs(scaling - SDXL_VAE_SCALING) < 1e-6 ? 'sdxl' : 'sd';
+  return twoEncoders || /XL/.test(cls) || Math.abs(scaling - SDXL_VAE_SCALING) < 1e-6 ? 'sdxl' : 'sd';
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -69,6 +74,9 @@ export async function locateModel(dir: string): Promise<ModelFiles> {
   const sf = vaeConfig?.scaling_factor;
   const vaeScalingFactor = typeof sf === 'number' && sf > 0 ? sf : SD_VAE_SCALING;
   const vaeEncoder = graphPath(root, 'vae_encoder');
+  // A second text encoder is what makes the SDXL text conditioning (src/engine/sdxl.ts); its tokenizer must come with it.
+  const twoEncoders = await exists(graphPath(root, 'text_encoder_2'));
+  if (twoEncoders && !(await exists(path.join(root, 'tokenizer_2')))) throw new EngineError(`${root} has text_encoder_2/ but no tokenizer_2/`);
   return {
     dir: root,
     vaeEncoder: (await exists(vaeEncoder)) ? vaeEncoder : null,
@@ -76,9 +84,12 @@ export async function locateModel(dir: string): Promise<ModelFiles> {
     unet: graphPath(root, 'unet'),
     vaeDecoder: graphPath(root, 'vae_decoder'),
     tokenizerDir: path.join(root, 'tokenizer'),
+    textEncoder2: twoEncoders ? graphPath(root, 'text_encoder_2') : null,
+    tokenizer2Dir: twoEncoders ? path.join(root, 'tokenizer_2') : null,
+    unetConfig: await optionalJson(path.join(root, 'unet', 'config.json')),
     schedulerConfig,
     vaeScalingFactor,
-    latentFormat: latentFormatOf(modelIndex, vaeScalingFactor),
+    latentFormat: latentFormatOf(modelIndex, vaeScalingFactor, twoEncoders),
     modelIndex,
   };
 }

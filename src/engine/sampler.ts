@@ -10,7 +10,9 @@ import { EngineError } from '../contract/errors.js';
 import { assertExecutionProvider, type ExecutionProviderName, type SessionConfig } from './execution-provider.js';
 import { planarToRgba, resizeRgba } from './image-out.js';
 import { locateModel, type ModelFiles } from './model-files.js';
-import { FloatFeed, OnnxGraph, ScalarFeed, idsTensor, isDynamic, readFloats, type ValueInfo } from './onnx-session.js';
+import { FloatFeed, OnnxGraph, ScalarFeed, isDynamic, readFloats, type ValueInfo } from './onnx-session.js';
+import { SdxlText, type TextConditioning } from './sdxl.js';
+import { encodePrompts } from './text-encode.js';
 import { createRng } from './rng.js';
 import { decodeTiled, DEFAULT_TILES, needsTiling, type TileOptions } from './vae-tiling.js';
 import { createScheduler, guidanceScaleEmbedding, type Scheduler } from './schedulers/index.js';
@@ -61,14 +63,6 @@ const IMG2IMG_MAX_STEPS = 50;
 /** Largest side rendered; beyond this latents and VAE activations outgrow a normal host. */
 const MAX_SIDE = 4096;
 
-interface TextBatch {
-  /** [seq, hidden] each; `uncond` (the negative prompt) only when guiding. */
-  uncond: Float32Array | null;
-  cond: Float32Array;
-  seq: number;
-  hidden: number;
-}
-
 /**
  * The timestep tensor's shape: the declared size when fixed; the batch when the dim is the sample's
  * batch dim; otherwise 1, as diffusers' and optimum's ONNX pipelines feed (the graph broadcasts it).
@@ -108,9 +102,16 @@ export class DiffusionEngine implements Engine {
     /** The tiny decoder, when one is installed or given. */
     readonly taesd: LatentDecoder | null,
     readonly defaultDecoder: DecoderName,
+    /** SDXL-class models: the second text encoder and how the two condition the UNet. */
+    readonly sdxl: SdxlText | null,
   ) {
     this.vaeDecoder = { name: 'vae', graph: vae, scalingFactor: files.vaeScalingFactor };
+    const sampleSize = files.unetConfig?.sample_size;
+    this.nativeSize = typeof sampleSize === 'number' && sampleSize > 0 ? sampleSize * 8 : files.latentFormat === 'sdxl' ? 1024 : 512;
   }
+
+  /** The side the model was trained at: unet/config.json's sample_size × 8 (SDXL 1024, SD 2.x 768, SD 1.x 512). */
+  readonly nativeSize: number;
 
   readonly vaeDecoder: LatentDecoder;
 
@@ -138,14 +139,16 @@ export class DiffusionEngine implements Engine {
     }
     const [te, unet, vae] = graphs as [OnnxGraph, OnnxGraph, OnnxGraph];
     let taesd: LatentDecoder | null = null;
+    let sdxl: SdxlText | null = null;
     try {
+      if (files.textEncoder2) sdxl = await SdxlText.load(files, te, tokenizer, unet, { ...cfg, reuseMemory: reuse === 'all' }, cacheDir);
       const taesdDir = opts.taesd === undefined ? await findTaesd(files.latentFormat) : opts.taesd;
       if (taesdDir) taesd = await loadDecoder(taesdDir, { ...cfg, reuseMemory: true }, cacheDir);
       if (opts.decoder === 'taesd' && !taesd) {
         throw new EngineError(`decoder "taesd" was chosen but no TAESD model is installed; run \`mengtu models pull ${files.latentFormat === 'sdxl' ? 'taesdxl' : 'taesd'}\``);
       }
     } catch (err) {
-      await Promise.all(graphs.map((g) => g.release()));
+      await Promise.all([...graphs.map((g) => g.release()), sdxl?.release()]);
       throw err;
     }
     const tiling = opts.vaeTiling === undefined ? DEFAULT_TILES : opts.vaeTiling;
@@ -160,9 +163,15 @@ export class DiffusionEngine implements Engine {
       tiling,
       taesd,
       opts.decoder ?? 'vae',
+      sdxl,
     );
     engine.encoderSession = { cfg: { ...cfg, reuseMemory: reuse === 'all' }, cacheDir };
-    engine.checkSignatures();
+    try {
+      engine.checkSignatures();
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
     return engine;
   }
 
@@ -171,6 +180,10 @@ export class DiffusionEngine implements Engine {
     this.textEncoder.input('input_ids');
     for (const name of ['sample', 'timestep', 'encoder_hidden_states']) this.unet.input(name);
     this.vae.input('latent_sample');
+    const added = ['text_embeds', 'time_ids'].filter((n) => this.unet.inputs.has(n));
+    if (!this.sdxl && added.length) {
+      throw new EngineError(`${this.unet.file} takes ${added.join(' and ')} (an SDXL UNet) but ${this.files.dir} has no text_encoder_2/ to make them`);
+    }
   }
 
   get img2img(): boolean {
@@ -204,26 +217,13 @@ export class DiffusionEngine implements Engine {
     return s;
   }
 
-  private async encodeText(prompts: string[]): Promise<Float32Array[]> {
-    const te = this.textEncoder;
-    const info = te.input('input_ids');
-    const outName = te.outputName('last_hidden_state');
-    const L = this.tokenizer.maxLength;
-    const ids = prompts.map((p) => this.tokenizer.encode(p));
-    if (isDynamic(info, 0) || prompts.length === 1) {
-      const all = new Int32Array(L * prompts.length);
-      ids.forEach((row, i) => all.set(row, i * L));
-      const out = (await te.run({ [info.name]: idsTensor(info.type, all, [prompts.length, L]) }, [outName]))[outName]!;
-      const flat = readFloats(out);
-      const per = flat.length / prompts.length;
-      return prompts.map((_, i) => flat.subarray(i * per, (i + 1) * per));
-    }
-    const res: Float32Array[] = [];
-    for (const row of ids) {
-      const out = (await te.run({ [info.name]: idsTensor(info.type, row, [1, L]) }, [outName]))[outName]!;
-      res.push(readFloats(out));
-    }
-    return res;
+  /** The UNet's text conditioning: SDXL's two encoders, or the single CLIP encoder's last hidden state. */
+  private async conditioning(prompt: string, negative: string | undefined, guide: boolean, height: number, width: number): Promise<TextConditioning> {
+    if (this.sdxl) return this.sdxl.encode(prompt, negative, guide, height, width);
+    const out = this.textEncoder.outputName('last_hidden_state');
+    const enc = (await encodePrompts(this.textEncoder, this.tokenizer, guide ? [negative ?? '', prompt] : [prompt], [out]))[out]!;
+    const seq = this.tokenizer.maxLength;
+    return { uncond: guide ? enc[0]! : null, cond: guide ? enc[1]! : enc[0]!, seq, hidden: enc[0]!.length / seq, added: [] };
   }
 
   generate(req: GenerateRequest): Promise<GeneratedImage> {
@@ -268,14 +268,8 @@ export class DiffusionEngine implements Engine {
 
     // Text.
     const tText = now();
-    const enc = await this.encodeText(guide ? [negativePrompt, req.prompt] : [req.prompt]);
+    const text = await this.conditioning(req.prompt, req.negativePrompt, guide, lh * 8, lw * 8);
     const textEncoderMs = now() - tText;
-    const text: TextBatch = {
-      uncond: guide ? enc[0]! : null,
-      cond: guide ? enc[1]! : enc[0]!,
-      seq: this.tokenizer.maxLength,
-      hidden: enc[0]!.length / this.tokenizer.maxLength,
-    };
 
     // Feeds, allocated once per request and refilled every step.
     const B = batched ? 2 : 1;
@@ -300,6 +294,20 @@ export class DiffusionEngine implements Engine {
     }
     ehs.sync();
     const extra: Record<string, ort.Tensor> = {};
+    const extraUncond: Record<string, ort.Tensor> = {};
+    // SDXL's pooled text_embeds and time_ids: one row per sample, laid out like the text states.
+    for (const a of text.added) {
+      const info = unet.input(a.name);
+      const feed = new FloatFeed(info.type, [B, a.cond.length]);
+      feed.data.set(batched ? a.uncond! : a.cond);
+      if (batched) feed.data.set(a.cond, a.cond.length);
+      extra[info.name] = feed.sync();
+      if (guide && !batched) {
+        const u = new FloatFeed(info.type, [1, a.uncond!.length]);
+        u.data.set(a.uncond!);
+        extraUncond[info.name] = u.sync();
+      }
+    }
     if (condInfo) {
       const dim = Number(condInfo.shape[1] ?? 256);
       const cond = new FloatFeed(condInfo.type, [B, dim]);
@@ -319,7 +327,7 @@ export class DiffusionEngine implements Engine {
       [ehsInfo.name]: ehs.tensor,
       ...extra,
     };
-    const uncondFeeds = ehsUncond ? { ...feeds, [ehsInfo.name]: ehsUncond.tensor } : null;
+    const uncondFeeds = ehsUncond ? { ...feeds, [ehsInfo.name]: ehsUncond.tensor, ...extraUncond } : null;
 
     // Starting latents: noise at the top of the schedule, or the encoded picture noised to step `start`.
     // The noise is the seed's first draw either way, so strength 1 on a zero-terminal-SNR schedule is
@@ -445,7 +453,7 @@ export class DiffusionEngine implements Engine {
     this.closed = true;
     await Promise.allSettled([...this.inflight]);
     const encoder = this.encoder ? await this.encoder.catch(() => null) : null;
-    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vae.release(), this.taesd?.graph.release(), encoder?.release()]);
+    await Promise.all([this.textEncoder.release(), this.unet.release(), this.vae.release(), this.taesd?.graph.release(), encoder?.release(), this.sdxl?.release()]);
   }
 }
 

@@ -2,13 +2,16 @@
  * Writes a complete tiny model in the diffusers ONNX layout, and keeps one built under MENGTU_HOME for
  * tests and benchmarks.
  */
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { modelsDir } from '../home.js';
 import { textEncoderGraph, unetGraph, vaeDecoderGraph, vaeEncoderGraph, type TinyGraphOptions } from './graphs.js';
 import { taesdDecoderGraph, taesdEncoderGraph, type TaesdOptions } from './taesd.js';
 import { miniTextEncoderGraph, miniUnetGraph, miniVaeDecoderGraph, miniVaeEncoderGraph, type MiniOptions } from './mini.js';
-import { tinyTokenizerFiles } from './tokenizer-files.js';
+import { buildTinySdxlModel } from './sdxl.js';
+import { TINY_MODEL_VERSION, TINY_SCHEDULER_CONFIG, VERSION_FILE, writeGraph, writeJson, writeTinyTokenizer } from './files.js';
+
+export { TINY_MODEL_VERSION, TINY_SCHEDULER_CONFIG } from './files.js';
 
 export interface TinyModelOptions extends TinyGraphOptions {
   /** Pad token in tokenizer_config.json (`!` as SD-Turbo/SD 2.x; `<|endoftext|>` as SD 1.x). */
@@ -19,52 +22,12 @@ export interface TinyModelOptions extends TinyGraphOptions {
   noVaeEncoder?: boolean;
 }
 
-/** SD-Turbo's scheduler config (EulerDiscreteScheduler, trailing spacing). */
-export const TINY_SCHEDULER_CONFIG = {
-  _class_name: 'EulerDiscreteScheduler',
-  _diffusers_version: '0.24.0',
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
-  beta_start: 0.00085,
-  clip_sample: false,
-  interpolation_type: 'linear',
-  num_train_timesteps: 1000,
-  prediction_type: 'epsilon',
-  sample_max_value: 1.0,
-  set_alpha_to_one: false,
-  skip_prk_steps: true,
-  steps_offset: 1,
-  timestep_spacing: 'trailing',
-  timestep_type: 'discrete',
-  trained_betas: null,
-  use_karras_sigmas: false,
-} as const;
-
-async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
-}
-
-async function writeGraph(dir: string, g: { model: Uint8Array; externalData: Buffer | null }): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'model.onnx'), g.model);
-  if (g.externalData) await writeFile(path.join(dir, 'model.onnx_data'), g.externalData);
-}
 
 const MINI_TEXT_HIDDEN = 256;
 
-/** Bumped whenever the generated graphs change, so a cached copy from an older mengtu is rebuilt. */
-export const TINY_MODEL_VERSION = 2;
-const VERSION_FILE = 'mengtu-tiny.json';
-
 export async function buildTinyModel(dir: string, opts: TinyModelOptions = {}): Promise<void> {
-  const tok = tinyTokenizerFiles(opts.padToken ?? '!');
-  const vocabSize = Object.keys(tok.vocab).length;
-  await mkdir(path.join(dir, 'tokenizer'), { recursive: true });
+  const vocabSize = await writeTinyTokenizer(path.join(dir, 'tokenizer'), opts.padToken ?? '!');
   await mkdir(path.join(dir, 'scheduler'), { recursive: true });
-  await writeJson(path.join(dir, 'tokenizer', 'vocab.json'), tok.vocab);
-  await writeFile(path.join(dir, 'tokenizer', 'merges.txt'), tok.mergesTxt);
-  await writeJson(path.join(dir, 'tokenizer', 'tokenizer_config.json'), tok.tokenizerConfig);
-  await writeJson(path.join(dir, 'tokenizer', 'special_tokens_map.json'), tok.specialTokensMap);
   await writeJson(path.join(dir, 'scheduler', 'scheduler_config.json'), TINY_SCHEDULER_CONFIG);
   if (opts.mini) {
     const hidden = opts.mini.textHidden ?? MINI_TEXT_HIDDEN;
@@ -117,18 +80,26 @@ async function builtVersion(dir: string): Promise<number | null> {
   }
 }
 
+/** The locally built registry models and how each is built. */
+const BUILT_MODELS = {
+  tiny: (dir: string) => buildTinyModel(dir, { externalUnetData: true }),
+  'tiny-sdxl': (dir: string) => buildTinySdxlModel(dir, { externalUnetData: true }),
+} as const;
+
+export type BuiltModelName = keyof typeof BUILT_MODELS;
+
 /**
- * `<models>/tiny`, built on first use (or when an older mengtu built it): into a temp dir, then renamed
- * into place, so readers never see half a model.
+ * `<models>/tiny` (or another built model, e.g. `tiny-sdxl`), built on first use (or when an older mengtu
+ * built it): into a temp dir, then renamed into place, so readers never see half a model.
  */
-export async function ensureTinyModel(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const dir = path.join(modelsDir(env), 'tiny');
+export async function ensureTinyModel(env: NodeJS.ProcessEnv = process.env, name: BuiltModelName = 'tiny'): Promise<string> {
+  const dir = path.join(modelsDir(env), name);
   if ((await builtVersion(dir)) === TINY_MODEL_VERSION) return dir;
   const parent = path.dirname(dir);
   await mkdir(parent, { recursive: true });
-  const tmp = await mkdtemp(path.join(parent, '.tiny-'));
+  const tmp = await mkdtemp(path.join(parent, `.${name}-`));
   try {
-    await buildTinyModel(tmp, { externalUnetData: true });
+    await BUILT_MODELS[name](tmp);
     if ((await builtVersion(dir)) === TINY_MODEL_VERSION) return dir; // another process finished first
     // An outdated copy is moved aside first (rename cannot replace a non-empty directory).
     const stale = `${tmp}-stale`;

@@ -31,23 +31,23 @@ export interface EncodedGraph {
   externalData: Buffer | null;
 }
 
-function randn(seed: number, n: number, scale: number): Float32Array {
+export function randn(seed: number, n: number, scale: number): Float32Array {
   const v = createRng(seed).normal(n);
   for (let i = 0; i < n; i++) v[i] = v[i]! * scale;
   return v;
 }
 
-function io(opts: TinyGraphOptions): ElemType {
+export function io(opts: Pick<TinyGraphOptions, 'fp16'>): ElemType {
   return opts.fp16 ? 'float16' : 'float32';
 }
 
 /** Graph input → float32 inside. */
-function toF32(g: GraphBuilder, name: string, opts: TinyGraphOptions): string {
+export function toF32(g: GraphBuilder, name: string, opts: Pick<TinyGraphOptions, 'fp16'>): string {
   return opts.fp16 ? g.node('Cast', [name], { to: 1 }) : name;
 }
 
 /** float32 inside → the graph's output dtype, written under `name`. */
-function fromF32(g: GraphBuilder, value: string, name: string, opts: TinyGraphOptions): void {
+export function fromF32(g: GraphBuilder, value: string, name: string, opts: Pick<TinyGraphOptions, 'fp16'>): void {
   if (opts.fp16) g.node('Cast', [value], { to: 10 }, name);
   else g.node('Identity', [value], {}, name);
 }
