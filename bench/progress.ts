@@ -1,11 +1,16 @@
 /**
  * Progress-stream costs on the tiny model: what a step preview costs (the linear latent→RGB map and the
- * JPEG encode) against the step it follows, at two render sizes; and, with a server, the first byte of a
- * task's progress stream after its submit. `npm run bench:progress`
+ * JPEG encode) against the step it follows, at two render sizes; with a tiny TAESD (TAESD's real layers,
+ * random weights), the decode cost per step when every step is decoded (as before) and when only the steps
+ * that send a preview are (one per 500 ms); and, with a server, the first byte of a task's progress stream
+ * after its submit. `npm run bench:progress`
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { ensureTinyModel, loadEngine, latentPreview } from '../src/engine/index.js';
-import { encodePreview } from '../src/pipeline/preview.js';
+import { buildTinyTaesd } from '../src/engine/tiny/build.js';
+import { encodePreview, previewCadence } from '../src/pipeline/preview.js';
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number): string => x.toFixed(2);
@@ -111,5 +116,65 @@ async function firstByte(runs = 10): Promise<void> {
   }
 }
 
+/**
+ * TAESD preview decodes: the same 20-step generation without previews, with a decode on every step (the old
+ * behaviour) and with decodes only when a preview is due (previewCadence, as the job processor asks).
+ * Cost per step = (time with previews − time without) / steps; medians of 3 runs after a warm-up.
+ */
+async function taesdCost(): Promise<void> {
+  const model = await ensureTinyModel();
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-taesd-'));
+  const taesd = path.join(scratch, 'taesd');
+  await buildTinyTaesd(taesd);
+  const engine = await loadEngine(model, { name: 'tiny', threads: 1, taesd });
+  try {
+    console.log('\nTAESD step previews (tiny TAESD), 20 steps, 1 ONNX thread');
+    console.log('render   step ms   every step: preview ms/step (share)   when due: preview ms/step (share)   decodes (every / due)');
+    for (const side of [256, 512]) {
+      const steps = 20;
+      const run = async (previews: boolean | 'due'): Promise<{ ms: number; decodes: number }> => {
+        let decodes = 0;
+        const cadence = previewCadence();
+        const t = performance.now();
+        const request = { prompt: 'a lighthouse at dusk', width: side, height: side, seed: 1, steps, guidanceScale: 0 };
+        await engine.generate({
+          ...request,
+          previews: previews === 'due' ? () => cadence.due() : previews,
+          onStep: (i) => {
+            if (!i.preview) return;
+            decodes++;
+            cadence.delivered();
+          },
+        });
+        return { ms: performance.now() - t, decodes };
+      };
+      await run(false);
+      const none: number[] = [];
+      const every: number[] = [];
+      const due: number[] = [];
+      let decodes = [0, 0];
+      for (let r = 0; r < 3; r++) {
+        none.push((await run(false)).ms);
+        const e = await run(true);
+        every.push(e.ms);
+        const d = await run('due');
+        due.push(d.ms);
+        decodes = [e.decodes, d.decodes];
+      }
+      const base = median(none) / steps;
+      const perEvery = Math.max(0, median(every) / steps - base);
+      const perDue = Math.max(0, median(due) / steps - base);
+      const share = (x: number): string => `${((100 * x) / base).toFixed(1)} %`;
+      console.log(
+        `${`${side}²`.padEnd(9)}${fmt(base).padStart(7)}   ${`${fmt(perEvery)} (${share(perEvery)})`.padStart(35)}   ${`${fmt(perDue)} (${share(perDue)})`.padStart(33)}   ${`${decodes[0]} / ${decodes[1]}`.padStart(21)}`,
+      );
+    }
+  } finally {
+    await engine.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 await previewCost();
+await taesdCost();
 await firstByte();

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { EngineError } from '../src/contract/errors.js';
 import { latentPreview, LATENT_RGB } from '../src/engine/preview.js';
 import { loadEngine } from '../src/engine/sampler.js';
+import { previewCadence } from '../src/pipeline/preview.js';
 import { createRng } from '../src/engine/rng.js';
 import { createScheduler } from '../src/engine/schedulers/index.js';
 import { ensureTinyModel, TINY_SCHEDULER_CONFIG } from '../src/engine/tiny/build.js';
@@ -68,6 +69,34 @@ describe('predictOriginal (x̂₀ for previews)', () => {
       const want = (x[i]! - Math.sqrt(1 - ac) * eps[i]!) / Math.sqrt(ac);
       assert.ok(Math.abs(x0[i]! - want) < 1e-3 * Math.abs(want), `${x0[i]} vs ${want}`);
     }
+  });
+});
+
+describe('previewCadence (which steps decode a preview)', () => {
+  it('the first step, then one per interval counted from when the last preview was ready', () => {
+    let t = 0;
+    const c = previewCadence(500, 0.2, () => t);
+    assert.equal(c.due(), true);
+    t = 10;
+    c.delivered(); // a 10 ms decode
+    t = 400;
+    assert.equal(c.due(), false);
+    t = 509;
+    assert.equal(c.due(), false, '500 ms from the end of the decode, not from the ask');
+    t = 510;
+    assert.equal(c.due(), true);
+  });
+
+  it('a decode slower than the interval allows is spaced so decodes take at most the share', () => {
+    let t = 0;
+    const c = previewCadence(500, 0.2, () => t);
+    assert.equal(c.due(), true);
+    t = 2000;
+    c.delivered(); // a 2 s decode: the next one waits 4 × 2 s of sampling
+    t = 2000 + 7999;
+    assert.equal(c.due(), false);
+    t = 2000 + 8000;
+    assert.equal(c.due(), true);
   });
 });
 

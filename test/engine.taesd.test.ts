@@ -95,6 +95,19 @@ describe('TAESD in the engine', () => {
     assert.notDeepEqual(steps[0]!.preview!.data, steps[1]!.preview!.data);
   });
 
+  it('decodes a preview only on the steps the caller asks for', async () => {
+    const asked: number[][] = [];
+    const steps: StepInfo[] = [];
+    const previews = (step: number, total: number): boolean => {
+      asked.push([step, total]);
+      return step === 2;
+    };
+    await engine.generate({ prompt: 'x', width: 64, height: 64, seed: 1, steps: 4, guidanceScale: 0, previews, onStep: (s) => steps.push(s) });
+    // Asked before each step's decode but the last (the final decode follows it).
+    assert.deepEqual(asked, [[1, 4], [2, 4], [3, 4]]);
+    assert.deepEqual(steps.map((s) => (s.preview ? s.preview.width : null)), [null, 64, null, null]);
+  });
+
   it('without TAESD, previews are the linear latent map and choosing taesd is an EngineError', async () => {
     const plain = await loadEngine(model, { threads: 1, graphCache: false, taesd: null });
     try {

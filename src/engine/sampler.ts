@@ -379,7 +379,8 @@ export class DiffusionEngine implements Engine {
         const x0 = scheduler.predictOriginal(noise, s, before);
         const view: Latents = { format: this.files.latentFormat, channels: 4, height: lh, width: lw, data: x0 };
         // The last step's preview would be the picture itself, decoded right after.
-        const preview = req.previews && s + 1 < steps ? await this.preview(view, signal) : undefined;
+        const wanted = s + 1 < steps && (typeof req.previews === 'function' ? req.previews(s - start + 1, count) : req.previews === true);
+        const preview = wanted ? await this.preview(view, signal) : undefined;
         req.onStep({ step: s - start + 1, totalSteps: count, timestep: scheduler.timesteps[s]!, elapsedMs: now() - t0, latents: view, ...(preview ? { preview } : {}) });
       }
     }

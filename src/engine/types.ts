@@ -19,8 +19,12 @@ export interface GenerateRequest {
   scheduler?: SchedulerName;
   /** Called after each denoising step; `latents` lets callers build previews. */
   onStep?: (info: StepInfo) => void;
-  /** Attach a decoded preview to each step but the last (TAESD when installed, else the linear map). */
-  previews?: boolean;
+  /**
+   * Attach a decoded preview (TAESD when installed, else the linear map) to each step but the last (`true`),
+   * or to the steps this asks for: called once per step before decoding, so a caller that shows one preview
+   * per interval does not pay a TAESD decode on every step.
+   */
+  previews?: boolean | ((step: number, totalSteps: number) => boolean);
   /** The final image's decoder; default: the engine's (see LoadEngineOptions.decoder). */
   decoder?: DecoderName;
   /** Image-to-image: start from this picture instead of pure noise (needs the model's vae_encoder). */

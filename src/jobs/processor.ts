@@ -10,7 +10,7 @@ import type { Job, Log, Stage } from '../pipeline/types.js';
 import type { RawImage } from '../engine/types.js';
 import type { EngineHost } from './engine-host.js';
 import type { JobPayload, ProgressEvent, TaskStore } from './types.js';
-import { encodePreview, previewThrottle } from '../pipeline/preview.js';
+import { encodePreview, previewCadence } from '../pipeline/preview.js';
 
 export interface ProcessorOptions {
   host: EngineHost;
@@ -42,12 +42,13 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
     const job = newJob(payload.request, payload.requestId, engine.modelName);
     const base = { requestId: payload.requestId, ...(payload.taskId ? { taskId: payload.taskId } : {}) };
     let storedAt = -Infinity;
-    const previewDue = previewThrottle();
+    const cadence = previewCadence();
     const publish = (stage: string, step: number, totalSteps: number, preview?: RawImage): void => {
       const event: ProgressEvent = { ...base, stage, step, totalSteps, elapsedMs: Math.round(performance.now() - t0) };
       ctl.onProgress?.(event);
       // The step's picture follows as its own event once encoded (a few ms, off the sampler's path).
-      if (preview && ctl.onProgress && previewDue()) {
+      if (preview && ctl.onProgress) {
+        cadence.delivered();
         void encodePreview(preview).then((p) => ctl.onProgress?.({ ...event, preview: p }), () => undefined);
       }
       if (payload.taskId && (performance.now() - storedAt >= STORE_PROGRESS_EVERY_MS || (step > 0 && step === totalSteps))) {
@@ -65,6 +66,8 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
         log: ctl.log ?? opts.log,
         ...(ctl.signal ? { signal: ctl.signal } : {}),
         progress: (p) => publish(p.stage, p.step, p.totalSteps, p.preview),
+        // The engine decodes a preview (a TAESD run) only on the steps that will send one.
+        wantPreview: () => ctl.onProgress !== undefined && cadence.due(),
       },
       opts.observeStage,
     );

@@ -35,13 +35,37 @@ export function stepPicture(info: StepInfo): RawImage {
   return info.preview ?? latentPreview(info.latents);
 }
 
-/** Decides, per job, which steps get a preview: the first, then one per interval. */
-export function previewThrottle(everyMs = PREVIEW_EVERY_MS, now: () => number = () => performance.now()): () => boolean {
-  let last = -Infinity;
-  return () => {
-    const t = now();
-    if (t - last < everyMs) return false;
-    last = t;
-    return true;
+/** The most of a job's time its preview decodes may take (a slow TAESD decode is spaced out further). */
+export const PREVIEW_MAX_SHARE = 0.2;
+
+export interface PreviewCadence {
+  /** Asked at a step before its preview is decoded: is one wanted now? */
+  due(): boolean;
+  /** The preview asked for is decoded: the interval to the next one counts from here. */
+  delivered(): void;
+}
+
+/**
+ * Decides, per job, which steps get a preview: the first, then one when PREVIEW_EVERY_MS have passed since
+ * the last one was ready — and, when decoding costs more than that allows, when enough sampling time has
+ * passed that decodes take at most `maxShare` of the job (a 2 s decode waits 8 s at 20 %).
+ */
+export function previewCadence(everyMs = PREVIEW_EVERY_MS, maxShare = PREVIEW_MAX_SHARE, now: () => number = () => performance.now()): PreviewCadence {
+  let readyAt = -Infinity;
+  let askedAt: number | null = null;
+  let cost = 0;
+  return {
+    due() {
+      const t = now();
+      if (t - readyAt < Math.max(everyMs, (cost * (1 - maxShare)) / maxShare)) return false;
+      askedAt = t;
+      return true;
+    },
+    delivered() {
+      if (askedAt === null) return;
+      readyAt = now();
+      cost = readyAt - askedAt;
+      askedAt = null;
+    },
   };
 }

@@ -92,6 +92,8 @@ export interface StageContext {
   log: Log;
   signal?: AbortSignal;
   progress?: (p: StageProgress) => void;
+  /** Asked at each denoising step: is a preview wanted now? (absent: every step, when previews are on) */
+  wantPreview?: () => boolean;
 }
 
 export type Stage = {

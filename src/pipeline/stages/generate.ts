@@ -4,7 +4,7 @@ import type { StepInfo } from '../../engine/types.js';
 import type { Stage } from '../types.js';
 
 export interface GenerateStageOptions {
-  /** Ask the engine for a decoded preview on each step's progress (TAESD when installed, else the linear map). */
+  /** Ask the engine for decoded step previews (TAESD when installed, else the linear map), when ctx.wantPreview says so. */
   previews?: boolean;
   onTimings?: (t: { textEncoderMs: number; unetMs: number; vaeMs: number; totalMs: number }) => void;
 }
@@ -29,7 +29,7 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
           ? {
               onStep: (info: StepInfo) =>
                 progress({ stage: 'generate', step: info.step, totalSteps: info.totalSteps, ...(info.preview ? { preview: info.preview } : {}) }),
-              ...(opts.previews ? { previews: true } : {}),
+              ...(opts.previews ? { previews: ctx.wantPreview ? () => ctx.wantPreview!() : true } : {}),
             }
           : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
