@@ -14,21 +14,27 @@
  *
  *   npm run bench:text            (BENCH_TEXT_N=60 for a quicker run; MENGTU_BENCH_MODEL=dir draws over that model's output instead of tiny's)
  *   npm run bench:text -- --sheet docs/text-sheet.png   also writes a contact sheet of 30 rendered prompts
+ *   npm run bench:text -- --misses /tmp/misses          writes what each judge saw for its misses (styled and plain)
+ *   BENCH_TEXT_STYLE=neon npm run bench:text            only that style's prompts
+ *
+ * Everything is rendered first; the OCR comes after, all at once: Tesseract in one process per core that
+ * loads each language once for many pictures (a list file), PaddleOCR beside it.
  */
 import { createCanvas } from '@napi-rs/canvas';
 import sharp from 'sharp';
 import { cpus } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { ensureTinyModel, loadEngine } from '../src/engine/index.js';
 import type { RawImage } from '../src/engine/types.js';
 import { createRng, type Rng } from '../src/engine/rng.js';
 import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
-import { ocrAvailable } from '../test/helpers/judges/ocr.js';
+import { ocrAvailable, ocrBatch, type OcrJob } from '../test/helpers/judges/ocr.js';
 import { PaddleRecognizer } from '../test/helpers/judges/paddle-ocr.js';
 import { normalisedEditDistance } from '../src/typography/textmetrics.js';
 import type { LaidOutBlock, Layout, TextPlan } from '../src/typography/types.js';
-import { drawnText, readBackBlock, readBackBlockPaddle } from '../test/helpers/judges/verify.js';
+import { drawnText, paddleCrops, paddleReading, tesseractJob, tesseractReading } from '../test/helpers/judges/verify.js';
 
 const ZH_PHRASES = ['新年快乐', '万事如意', '开业大吉', '限时优惠', '春暖花开', '欢迎光临', '恭喜发财', '生日快乐', '好好学习', '天天向上', '中秋节快乐', '咖啡', '面包店', '书店', '夏日特饮', '全场五折', '新品上市', '今日特价', '健康生活', '山水之间', '我爱北京', '早安', '晚安', '谢谢惠顾', '春节', '元宵节', '端午安康', '国庆七天乐', '买一送一', '营业时间', '热烈庆祝', '毕业快乐', '一路平安', '心想事成', '花好月圆', '年年有余', '学海无涯', '海纳百川', '自强不息', '厚德载物'];
 const ZH_SEPS = ['', '，', '！', ' '];
@@ -270,6 +276,7 @@ interface BlockResult {
   plain: Readings;
   /** Normalised edit distance of the closer of the two styled readings. */
   ned: number;
+  pending: Pending;
 }
 
 /** Which readings to score: one judge, or the panel (either judge exact). */
@@ -277,18 +284,47 @@ type Scorer = JudgeName | 'panel';
 const exactBy = (r: BlockResult, which: 'styled' | 'plain', by: Scorer): boolean =>
   by === 'panel' ? JUDGES.some((j) => r[which][j] === r.expected) : r[which][by] === r.expected;
 
-async function mapLimit<T, R>(xs: T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(xs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < xs.length) {
-        const i = next++;
-        out[i] = await f(xs[i] as T);
+type Crop = { data: Buffer; width: number; height: number };
+
+/** One block waiting for its readings: what each judge will read, styled and (for the ceiling) plain. */
+interface Pending {
+  c?: BenchCase;
+  lb: LaidOutBlock;
+  expected: string;
+  tesseract: { styled?: OcrJob; plain?: OcrJob };
+  paddle: { styled?: Crop[]; plain?: Crop[] };
+  read: { styled: Readings; plain: Readings };
+}
+
+/** The plain rendering's legibility: black glyphs, nothing around them. */
+const BLACK = { textColor: { r: 0, g: 0, b: 0 }, bareContrast: 21, treatment: { kind: 'none' as const }, effectiveContrast: 21 };
+
+const noReadings = (): Readings => ({ tesseract: '', paddleocr: '' });
+
+/**
+ * Writes what each judge saw for every judge-readable block it missed (styled and plain, Tesseract's
+ * prepared mask and PaddleOCR's line crops) with an index of readings, to tell the judge's errors
+ * from the renderer's.
+ */
+async function writeMisses(dir: string, results: BlockResult[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const index: string[] = [];
+  for (const r of results) {
+    for (const j of JUDGES) {
+      if (r.plain[j] !== r.expected || r.styled[j] === r.expected) continue;
+      const base = path.join(dir, `${String(r.c.id).padStart(3, '0')}-${j}`);
+      for (const which of ['styled', 'plain'] as const) {
+        if (j === 'tesseract') {
+          const job = r.pending.tesseract[which];
+          if (job) await writeFile(`${base}-${which}.png`, job.png);
+        } else {
+          for (const [k, crop] of (r.pending.paddle[which] ?? []).entries()) await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).png().toFile(`${base}-${which}-${k}.png`);
+        }
       }
-    }),
-  );
-  return out;
+      index.push(JSON.stringify({ id: r.c.id, judge: j, style: r.c.style, font: r.pending.lb.block.font, fontSize: r.pending.lb.fontSize, expected: r.expected, read: r.styled[j], prompt: r.c.prompt }));
+    }
+  }
+  await writeFile(path.join(dir, 'misses.jsonl'), index.join('\n') + '\n');
 }
 
 export interface Score {
@@ -334,82 +370,112 @@ async function writeSheet(file: string, cells: Buffer[]): Promise<void> {
 }
 
 export async function runTextBench(
-  opts: { n?: number; posters?: number; seed?: number; ocrTextHeight?: number; sheet?: string; log?: (s: string) => void } = {},
+  opts: { n?: number; posters?: number; seed?: number; ocrTextHeight?: number; sheet?: string; misses?: string; style?: string; log?: (s: string) => void } = {},
 ): Promise<TextBenchResult> {
   const log = opts.log ?? ((s: string) => process.stdout.write(`${s}\n`));
   const n = Math.max(1, opts.n ?? 200);
   if (!ocrAvailable('chi_sim+eng') || !ocrAvailable('chi_sim_vert')) throw new Error('tesseract with chi_sim, chi_sim_vert and eng is required (apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert)');
-  const cases = makeCases(n, opts.seed);
+  // BENCH_TEXT_STYLE=neon (say) keeps only that style's prompts, to look at one style's misses.
+  const cases = makeCases(n, opts.seed).filter((c) => !opts.style || c.style === opts.style);
   const paddle = await PaddleRecognizer.load();
   // Warm the fonts so the timing below is the steady state of a serving process.
   for (const face of ['sans', 'sans-bold', 'serif', 'serif-bold', 'brush', 'handwriting', 'doodle', 'rounded', 'script', 'display'] as const) {
     layoutPlan({ blocks: [{ text: '永A', lines: ['永A'], position: { v: 'top', h: 'center' }, positionExplicit: true, size: 'large', color: { name: 'auto', hex: '#ffffff' }, style: [], font: face, vertical: false, lang: 'zh', span: [0, 0] }], modelPrompt: '', negativePrompt: '' }, 256, 256);
   }
-  const results: BlockResult[] = [];
   const t0 = performance.now();
   const conc = Math.max(1, Math.min(4, cpus().length));
   // The engine's pictures are made first, one at a time (one engine, two cores).
   const engineBgs = await engineBackgrounds(cases.filter((c) => c.background === 'engine'), log);
   const sheetCells = new Map<number, Buffer>();
-  await mapLimit(cases, conc, async (c) => {
+  // Render everything first and keep only what the judges read (Tesseract's prepared masks, PaddleOCR's
+  // line crops), then read it all at once: Tesseract in `conc` processes that each load a language
+  // once for many pictures, PaddleOCR beside them on ONNX Runtime's thread.
+  const pending: Pending[] = [];
+  for (const c of cases) {
     const bg = engineBgs.get(c.id) ?? (c.background === 'calm' ? calmBackground(c.width, c.height, 1000 + c.id) : busyBackground(c.width, c.height, 1000 + c.id));
     engineBgs.delete(c.id);
-    const plan = parseTextPlan(c.prompt);
-    const report = renderTextPlanDetailed(bg, plan);
-    if (opts.sheet && c.id < 22) sheetCells.set(c.id, await thumb(report.image));
+    const report = renderTextPlanDetailed(bg, parseTextPlan(c.prompt));
+    if (opts.sheet && sheetCells.size < 24 && c.id % Math.max(1, Math.floor(n / 24)) === 0) sheetCells.set(c.id, await thumb(report.image));
     const plain = plainLayout(report.layout);
     const white: RawImage = { width: c.width, height: c.height, data: new Uint8ClampedArray(c.width * c.height * 4).fill(255) };
     const plainImg = renderTextPlanDetailed(white, plain.plan, { layout: plain.layout, plain: true }).image;
     for (const [i, lb] of report.layout.blocks.entries()) {
       const decision = report.legibility[i];
       if (!decision) continue;
-      const expected = drawnText(lb);
       const plainLb = plain.layout.blocks[i] ?? lb;
-      const black = { textColor: { r: 0, g: 0, b: 0 }, bareContrast: 21, treatment: { kind: 'none' as const }, effectiveContrast: 21 };
-      const styled: Readings = {
-        tesseract: await readBackBlock(report.image, bg, lb, decision, { textHeight: opts.ocrTextHeight }),
-        paddleocr: await readBackBlockPaddle(paddle, report.image, lb),
-      };
-      const plainRead: Readings = {
-        tesseract: await readBackBlock(plainImg, white, plainLb, black, { textHeight: opts.ocrTextHeight }),
-        paddleocr: await readBackBlockPaddle(paddle, plainImg, plainLb),
-      };
-      const ned = Math.min(...JUDGES.map((j) => normalisedEditDistance(expected, styled[j])));
-      results.push({ c, expected, styled, plain: plainRead, ned });
+      pending.push({
+        c,
+        read: { styled: noReadings(), plain: noReadings() },
+        lb,
+        expected: drawnText(lb),
+        tesseract: { styled: await tesseractJob(report.image, bg, lb, decision, { textHeight: opts.ocrTextHeight }), plain: await tesseractJob(plainImg, white, plainLb, BLACK, { textHeight: opts.ocrTextHeight }) },
+        paddle: { styled: paddleCrops(report.image, lb), plain: paddleCrops(plainImg, plainLb) },
+      });
     }
-  });
+  }
   // Multi-span English posters: bag-of-words recall over all spans (the better judge per block), and
   // whether each span was placed in the row its own words name.
   const posterCases = makePosterCases(opts.posters ?? 40, (opts.seed ?? 1) + 99);
+  const posterCells: Buffer[] = [];
+  const posterPending: Array<Pending & { pc: PosterCase; span: number }> = [];
+  for (const pc of posterCases) {
+    const bg = pc.id % 2 ? calmBackground(pc.side, pc.side, 7000 + pc.id) : busyBackground(pc.side, pc.side, 7000 + pc.id);
+    const report = renderTextPlanDetailed(bg, parseTextPlan(pc.prompt));
+    if (opts.sheet && pc.id < 6) posterCells.push(await thumb(report.image));
+    for (const [i, lb] of report.layout.blocks.entries()) {
+      const decision = report.legibility[i];
+      if (!decision) continue;
+      posterPending.push({ pc, span: i, read: { styled: noReadings(), plain: noReadings() }, lb, expected: drawnText(lb), tesseract: { styled: await tesseractJob(report.image, bg, lb, decision, { textHeight: opts.ocrTextHeight }) }, paddle: { styled: paddleCrops(report.image, lb) } });
+    }
+    // A span the layout dropped still counts against recall.
+  }
+  const tRendered = performance.now();
+  const everything: Pending[] = [...pending, ...posterPending];
+  const jobs: Array<{ p: Pending; which: 'styled' | 'plain'; job: OcrJob }> = [];
+  for (const p of everything) for (const which of ['styled', 'plain'] as const) if (p.tesseract[which]) jobs.push({ p, which, job: p.tesseract[which]! });
+  const [tessRead] = await Promise.all([
+    ocrBatch(jobs.map((j) => j.job), { parallel: conc }),
+    (async () => {
+      for (const p of everything) {
+        for (const which of ['styled', 'plain'] as const) {
+          const crops = p.paddle[which];
+          if (!crops) continue;
+          const lines: string[] = [];
+          for (const crop of crops) lines.push((await paddle.readLine(crop)).text);
+          p.read[which].paddleocr = paddleReading(p.lb, lines);
+        }
+      }
+    })(),
+  ]);
+  for (const [k, j] of jobs.entries()) j.p.read[j.which].tesseract = tesseractReading(j.p.lb, tessRead[k] ?? '');
+  const results: BlockResult[] = pending.map((p) => ({
+    c: p.c!,
+    expected: p.expected,
+    styled: p.read.styled,
+    plain: p.read.plain,
+    ned: Math.min(...JUDGES.map((j) => normalisedEditDistance(p.expected, p.read.styled[j]))),
+    pending: p,
+  }));
   let expectedWords = 0;
   let hitWords = 0;
   let spansTotal = 0;
   let placed = 0;
-  const posterCells: Buffer[] = [];
-  await mapLimit(posterCases, conc, async (pc) => {
-    const bg = pc.id % 2 ? calmBackground(pc.side, pc.side, 7000 + pc.id) : busyBackground(pc.side, pc.side, 7000 + pc.id);
-    const report = renderTextPlanDetailed(bg, parseTextPlan(pc.prompt));
-    if (opts.sheet && pc.id < 8) posterCells.push(await thumb(report.image));
+  for (const pc of posterCases) {
     const read: string[] = [];
-    for (const [i, lb] of report.layout.blocks.entries()) {
-      const decision = report.legibility[i];
-      if (!decision) continue;
-      const expected = drawnText(lb);
-      const r: Readings = {
-        tesseract: await readBackBlock(report.image, bg, lb, decision, { textHeight: opts.ocrTextHeight }),
-        paddleocr: await readBackBlockPaddle(paddle, report.image, lb),
-      };
-      const better = JUDGES.map((j) => r[j]).sort((a, b) => normalisedEditDistance(expected, a) - normalisedEditDistance(expected, b))[0] ?? '';
+    for (const p of posterPending.filter((x) => x.pc === pc)) {
+      const better = JUDGES.map((j) => p.read.styled[j]).sort((a, b) => normalisedEditDistance(p.expected, a) - normalisedEditDistance(p.expected, b))[0] ?? '';
       read.push(...words(better));
-      if (lb.block.position.v === pc.spans[i]?.v) placed++;
+      if (p.lb.block.position.v === pc.spans[p.span]?.v) placed++;
     }
     const expected = pc.spans.flatMap((x) => words(x.text));
     expectedWords += expected.length;
     hitWords += Math.round(bagOfWordsRecall(expected, read) * expected.length);
     spansTotal += pc.spans.length;
-  });
+  }
   if (opts.sheet) await writeSheet(opts.sheet, [...[...sheetCells].sort((a, b) => a[0] - b[0]).map(([, b]) => b), ...posterCells]);
+  if (opts.misses) await writeMisses(opts.misses, results);
   const totalS = (performance.now() - t0) / 1000;
+  const renderS = (tRendered - t0) / 1000;
   // Timed on its own, one image at a time, so OCR processes don't share the CPU with it.
   // The first pass meets many glyphs for the first time (the font slice is decoded then); the second
   // is the steady state of a serving process with warm glyph caches.
@@ -467,7 +533,7 @@ export async function runTextBench(
   };
 
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  log(`text bench: ${res.cases} prompts, ${res.blocks} blocks, ${totalS.toFixed(0)} s (judges: Tesseract and PaddleOCR PP-OCRv4, ${conc} blocks at a time)`);
+  log(`text bench: ${res.cases} prompts + ${res.posters.n} posters, ${res.blocks} blocks, ${totalS.toFixed(0)} s (rendering ${renderS.toFixed(0)} s; judges: Tesseract in ${conc} batch processes and PaddleOCR PP-OCRv4)`);
   log(`  judge                      sentence-exact   ceiling (plain black on white)   exact on judge-readable   mean NED`);
   for (const [name, s] of Object.entries(byJudge)) {
     const label = name === 'panel' ? 'panel (either exact)' : name;
@@ -513,7 +579,8 @@ async function engineBackgrounds(cases: BenchCase[], log: (s: string) => void): 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const n = Number(process.env.BENCH_TEXT_N ?? 200);
   const px = process.env.BENCH_TEXT_OCR_PX ? Number(process.env.BENCH_TEXT_OCR_PX) : undefined;
-  const sheetAt = process.argv.indexOf('--sheet');
-  const sheet = sheetAt > 0 ? process.argv[sheetAt + 1] : undefined;
-  await runTextBench({ n, ocrTextHeight: px, ...(sheet ? { sheet } : {}), ...(process.env.BENCH_TEXT_POSTERS ? { posters: Number(process.env.BENCH_TEXT_POSTERS) } : {}) });
+  const arg = (name: string): string | undefined => (process.argv.indexOf(name) > 0 ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+  const sheet = arg('--sheet');
+  const misses = arg('--misses');
+  await runTextBench({ n, ocrTextHeight: px, ...(sheet ? { sheet } : {}), ...(misses ? { misses } : {}), ...(process.env.BENCH_TEXT_STYLE ? { style: process.env.BENCH_TEXT_STYLE } : {}), ...(process.env.BENCH_TEXT_POSTERS ? { posters: Number(process.env.BENCH_TEXT_POSTERS) } : {}) });
 }

@@ -68,33 +68,43 @@ export function neonCore(c: Rgb): Rgb {
   return mix(c, WHITE, 0.72);
 }
 
-/** The face fill: flat, a vertical gradient, or a banded metal gradient over the block's box. */
-function faceFill(ctx: SKRSContext2D, lb: LaidOutBlock, color: Rgb, styles: ReadonlySet<string>): string | CanvasGradient {
-  const { y, h } = lb.box;
+/**
+ * The face's colour stops, top (0) to bottom (1) of the block's box: none for a flat fill, else a vertical
+ * gradient or a banded metal gradient. Exported so the OCR judge can tell face pixels from the rest.
+ */
+export function faceStops(lb: LaidOutBlock, color: Rgb): Array<[number, Rgb]> | undefined {
+  const styles = new Set<string>(lb.block.style);
   const metal = styles.has('metallic');
   const namedMetal = !metal && METAL_NAMES.test(lb.block.color.name);
-  if (!metal && !namedMetal && !styles.has('gradient') && !styles.has('3d')) return css(color);
-  const g = ctx.createLinearGradient(0, y, 0, y + h);
-  if (namedMetal) {
-    // Gold or silver as a colour: a gentle sheen, keeping the contrast the legibility check chose.
-    g.addColorStop(0, css(mix(color, WHITE, 0.5)));
-    g.addColorStop(0.5, css(color));
-    g.addColorStop(1, css(mix(color, BLACK, 0.15)));
-  } else if (metal) {
-    // Highlight, body, dark band, reflected light, body: how polished metal catches a studio light.
-    g.addColorStop(0, css(mix(color, WHITE, 0.65)));
-    g.addColorStop(0.35, css(color));
-    g.addColorStop(0.55, css(mix(color, BLACK, 0.45)));
-    g.addColorStop(0.75, css(mix(color, WHITE, 0.3)));
-    g.addColorStop(1, css(mix(color, BLACK, 0.15)));
-  } else if (styles.has('gradient')) {
-    g.addColorStop(0, css(mix(color, WHITE, 0.45)));
-    g.addColorStop(1, css(mix(color, BLACK, 0.3)));
-  } else {
-    // 3D: the face lit from above.
-    g.addColorStop(0, css(mix(color, WHITE, 0.2)));
-    g.addColorStop(1, css(mix(color, BLACK, 0.1)));
+  if (styles.has('neon') || (!metal && !namedMetal && !styles.has('gradient') && !styles.has('3d'))) return undefined;
+  // Gold or silver as a colour: a gentle sheen, keeping the contrast the legibility check chose.
+  if (namedMetal) return [[0, mix(color, WHITE, 0.5)], [0.5, color], [1, mix(color, BLACK, 0.15)]];
+  // Highlight, body, dark band, reflected light, body: how polished metal catches a studio light.
+  if (metal) return [[0, mix(color, WHITE, 0.65)], [0.35, color], [0.55, mix(color, BLACK, 0.45)], [0.75, mix(color, WHITE, 0.3)], [1, mix(color, BLACK, 0.15)]];
+  if (styles.has('gradient')) return [[0, mix(color, WHITE, 0.45)], [1, mix(color, BLACK, 0.3)]];
+  // 3D: the face lit from above.
+  return [[0, mix(color, WHITE, 0.2)], [1, mix(color, BLACK, 0.1)]];
+}
+
+/** The face's colour at image row `y` (the core's colour for neon). */
+export function faceColorAt(lb: LaidOutBlock, color: Rgb, y: number): Rgb {
+  if (lb.block.style.includes('neon')) return neonCore(color);
+  const stops = faceStops(lb, color);
+  if (!stops) return color;
+  const t = Math.min(1, Math.max(0, (y - lb.box.y) / Math.max(1, lb.box.h)));
+  for (let i = 1; i < stops.length; i++) {
+    const [t1, c1] = stops[i]!;
+    const [t0, c0] = stops[i - 1]!;
+    if (t <= t1) return mix(c0, c1, (t - t0) / Math.max(1e-6, t1 - t0));
   }
+  return stops[stops.length - 1]![1];
+}
+
+function faceFill(ctx: SKRSContext2D, lb: LaidOutBlock, color: Rgb): string | CanvasGradient {
+  const stops = faceStops(lb, color);
+  if (!stops) return css(color);
+  const g = ctx.createLinearGradient(0, lb.box.y, 0, lb.box.y + lb.box.h);
+  for (const [t, c] of stops) g.addColorStop(t, css(c));
   return g;
 }
 
@@ -142,12 +152,16 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
       eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x + k, y + k));
     }
   }
-  if (styles.has('outline') || haloColor) {
-    ctx.strokeStyle = css(haloColor ?? haloFor(luminance(color)));
+  const stroke = (): void => {
+    if (!styles.has('outline') && !haloColor) return;
+    ctx.strokeStyle = css(haloColor ?? haloFor(luminance(neon ? neonCore(color) : color)));
     ctx.lineWidth = Math.max(2, Math.round(size * 0.12));
     eachGlyphRun(lb, (s, x, y) => ctx.strokeText(s, x, y));
-  }
-  if (styles.has('neon')) {
+  };
+  const neon = styles.has('neon');
+  // Neon's outline goes over its glow, so the glow cannot wash out the contrast the outline gives the core.
+  if (!neon) stroke();
+  if (neon) {
     // Neon: the coloured glow lies outside the glyphs, wide and faint then tight and strong; the core is
     // drawn on top, near white.
     ctx.fillStyle = css(color);
@@ -158,9 +172,10 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     }
     ctx.shadowBlur = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
+    stroke();
     ctx.fillStyle = css(neonCore(color));
   } else {
-    ctx.fillStyle = faceFill(ctx, lb, color, styles);
+    ctx.fillStyle = faceFill(ctx, lb, color);
   }
   eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
 }
@@ -200,9 +215,11 @@ export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: Re
     // No colour asked for: one from the picture's palette that reads bare, else white or near-black.
     const auto = (): Rgb => paletteColor((colors ??= palette(image)), bg) ?? autoColor(bg);
     const requested = lb.block.color.name === 'auto' ? auto() : hexToRgb(lb.block.color.hex);
+    // Neon's glyphs are its near-white core (the colour is the glow around them): judge the core.
+    const neon = lb.block.style.includes('neon');
     const decision: LegibilityDecision = opts.plain
       ? { textColor: requested, bareContrast: 0, treatment: { kind: 'none' }, effectiveContrast: 0 }
-      : decideLegibility(requested, bg, { fontSize: lb.fontSize });
+      : { ...decideLegibility(neon ? neonCore(requested) : requested, bg, { fontSize: lb.fontSize }), textColor: requested };
     const a = touchedArea(lb, image.width, image.height);
     if (a.w <= 0 || a.h <= 0) return decision;
     const patch = new Uint8ClampedArray(a.w * a.h * 4);

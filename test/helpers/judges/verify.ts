@@ -2,9 +2,9 @@
 import sharp from 'sharp';
 import type { RawImage } from '../../../src/engine/types.js';
 import { haloFor, luminance, type LegibilityDecision, type Rgb } from '../../../src/typography/contrast.js';
-import { ocrText, type OcrLang } from './ocr.js';
+import { ocrBatch, prepare, type OcrJob, type OcrLang } from './ocr.js';
 import { cropRgb, tileHorizontally, type PaddleRecognizer } from './paddle-ocr.js';
-import { extrusionColor } from '../../../src/typography/render.js';
+import { extrusionColor, faceColorAt, mix, neonCore } from '../../../src/typography/render.js';
 import { normaliseForCompare } from '../../../src/typography/textmetrics.js';
 import type { LaidOutBlock } from '../../../src/typography/types.js';
 
@@ -33,8 +33,11 @@ export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, d
   const t = decision.treatment;
   const fixed: Rgb[] = [];
   if (t.kind === 'outline') fixed.push(t.color);
-  if (lb.block.style.includes('3d')) fixed.push(extrusionColor(text));
-  if (lb.block.style.includes('outline') && t.kind !== 'outline') fixed.push(haloFor(luminance(text)));
+  if (lb.block.style.includes('3d')) fixed.push(extrusionColor(text), mix(extrusionColor(text), { r: 0, g: 0, b: 0 }, 0.35));
+  // Neon's glow is the colour itself; its glyphs are the near-white core.
+  if (lb.block.style.includes('neon') && Math.hypot(text.r - neonCore(text).r, text.g - neonCore(text).g, text.b - neonCore(text).b) > 40) fixed.push(text);
+  const shadow = lb.block.style.includes('shadow') ? (luminance(text) > 0.25 ? 0 : 255) : undefined;
+  if (lb.block.style.includes('outline') && t.kind !== 'outline') fixed.push(haloFor(luminance(lb.block.style.includes('neon') ? neonCore(text) : text)));
   const plate = t.kind === 'plate' ? t : undefined;
   const x0 = Math.max(0, Math.floor(box.x));
   const y0 = Math.max(0, Math.floor(box.y));
@@ -45,6 +48,8 @@ export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, d
   const o = before.data;
   const dist = (r: number, g: number, b: number, c: Rgb): number => Math.hypot(r - c.r, g - c.g, b - c.b);
   for (let y = 0; y < h; y++) {
+    // Gradient, metallic and 3D faces change colour down the box; neon's glyphs are its core.
+    const ink = faceColorAt(lb, text, y0 + y);
     for (let x = 0; x < w; x++) {
       const i = ((y0 + y) * after.width + x0 + x) * 4;
       const r = a[i] ?? 0;
@@ -52,8 +57,10 @@ export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, d
       const b = a[i + 2] ?? 0;
       const orig: Rgb = { r: o[i] ?? 0, g: o[i + 1] ?? 0, b: o[i + 2] ?? 0 };
       if (Math.abs(r - orig.r) + Math.abs(g - orig.g) + Math.abs(b - orig.b) < 12) continue;
-      const dText = dist(r, g, b, text);
+      const dText = dist(r, g, b, ink);
       let dOther = Math.min(dist(r, g, b, orig), ...fixed.map((c) => dist(r, g, b, c)));
+      // A drop shadow darkens (or lightens) the picture by up to 60 %.
+      if (shadow !== undefined) dOther = Math.min(dOther, dist(r, g, b, mix(orig, { r: shadow, g: shadow, b: shadow }, 0.6)));
       if (plate) {
         // Through the plate, and (at its anti-aliased rim) anywhere between plate and picture.
         const k = plate.alpha;
@@ -71,18 +78,26 @@ export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, d
 /** Text height (px) the crop is scaled to before OCR. */
 export const OCR_TEXT_HEIGHT = 40;
 
-/** OCR of one block: its glyph mask, scaled to ~40 px text, read with the block's language. */
-export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeight?: number } = {}): Promise<string> {
+/** The Tesseract judge's input for one block: its glyph mask, scaled to ~40 px text, with the block's language and mode. */
+export async function tesseractJob(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeight?: number } = {}): Promise<OcrJob | undefined> {
   const m = glyphMask(after, before, lb, decision);
-  if (m.width <= 0 || m.height <= 0) return '';
+  if (m.width <= 0 || m.height <= 0) return undefined;
   const png = await sharp(m.data, { raw: { width: m.width, height: m.height, channels: 1 } }).png().toBuffer();
-  const raw = await ocrText(png, {
-    lang: ocrLangFor(lb),
-    psm: lb.block.vertical ? 5 : lb.lines.length === 1 ? 7 : 6,
-    scaleTo: { textHeight: lb.fontSize, targetHeight: opts.textHeight ?? OCR_TEXT_HEIGHT },
-  });
+  const lang = ocrLangFor(lb);
+  const psm = lb.block.vertical ? 5 : lb.lines.length === 1 ? 7 : 6;
+  return { png: await prepare(png, { lang, psm, scaleTo: { textHeight: lb.fontSize, targetHeight: opts.textHeight ?? OCR_TEXT_HEIGHT } }), lang, psm };
+}
+
+/** Tesseract's raw reading of a block, normalised the way drawnText() is. */
+export function tesseractReading(lb: LaidOutBlock, raw: string): string {
   const read = normaliseForCompare(raw);
   return lb.block.vertical || lb.block.lang === 'zh' ? read.replace(/ /g, '') : read;
+}
+
+/** OCR of one block with Tesseract (see tesseractJob). */
+export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeight?: number } = {}): Promise<string> {
+  const job = await tesseractJob(after, before, lb, decision, opts);
+  return job ? tesseractReading(lb, (await ocrBatch([job], { parallel: 1 }))[0] ?? '') : '';
 }
 
 /**
@@ -92,16 +107,28 @@ export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidO
  */
 export async function readBackBlockPaddle(rec: PaddleRecognizer, image: RawImage, lb: LaidOutBlock): Promise<string> {
   const parts: string[] = [];
+  for (const crop of paddleCrops(image, lb)) parts.push((await rec.readLine(crop)).text);
+  return paddleReading(lb, parts);
+}
+
+/**
+ * The line crops the PaddleOCR judge reads for one block (cut now, so a caller can read them later
+ * without keeping the picture).
+ */
+export function paddleCrops(image: RawImage, lb: LaidOutBlock): Array<{ data: Buffer; width: number; height: number }> {
   // A margin that holds glow and 3D depth but stays inside a backing plate: a plate's edge in the crop
   // is read as "]" or "l".
   const m = lb.fontSize * 0.15;
   const size = lb.fontSize;
-  for (const line of lb.lines) {
-    const crop = lb.block.vertical
+  return lb.lines.map((line) =>
+    lb.block.vertical
       ? tileHorizontally(Array.from({ length: Math.round(line.height / size) }, (_, i) => cropRgb(image, { x: line.x - m, y: line.y + i * size, w: line.width + 2 * m, h: size })))
-      : cropRgb(image, { x: line.x - m, y: line.y, w: line.width + 2 * m, h: line.height });
-    parts.push((await rec.readLine(crop)).text);
-  }
-  const read = normaliseForCompare(parts.join(lb.block.vertical || lb.block.lang === 'zh' ? '' : ' '));
+      : cropRgb(image, { x: line.x - m, y: line.y, w: line.width + 2 * m, h: line.height }),
+  );
+}
+
+/** The lines PaddleOCR read, joined and normalised the way drawnText() is. */
+export function paddleReading(lb: LaidOutBlock, lines: string[]): string {
+  const read = normaliseForCompare(lines.join(lb.block.vertical || lb.block.lang === 'zh' ? '' : ' '));
   return lb.block.vertical || lb.block.lang === 'zh' ? read.replace(/ /g, '') : read;
 }
