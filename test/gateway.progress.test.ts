@@ -62,6 +62,9 @@ describe('task progress stream (SSE)', () => {
     const steps = events.filter((e) => e.event === 'progress' && e.data.stage === 'generate').map((e) => e.data.step as number);
     assert.deepEqual(steps, [...steps].sort((a, b) => a - b), 'steps only go up');
     assert.equal(steps.at(-1), 4);
+    // After the pipeline, the picture is written to the task store: the stream names that stage, then done.
+    const stages = events.filter((e) => e.event === 'progress').map((e) => e.data.stage);
+    assert.equal(stages.at(-1), 'storing', stages.join(' '));
     assert.ok(events.filter((e) => e.event === 'progress').every((e) => typeof e.data.elapsed_ms === 'number'));
     assert.ok(events.some((e) => e.event === 'progress' && typeof e.data.eta_ms === 'number'), 'a remaining-time estimate once steps run');
     const previews = events.filter((e) => e.event === 'preview');
@@ -95,6 +98,37 @@ describe('task progress stream (SSE)', () => {
     const events = await readEvents(id);
     assert.equal(events.at(-1)!.event, 'error');
     assert.equal(events.at(-1)!.data.code, 50412);
+  });
+
+  it('GetResult names the storing stage while the finished picture is written', async () => {
+    // Hold the task store's picture write so the window between the pipeline's end and `done` can be seen.
+    const tasks = server.runtime.tasks;
+    const finish = tasks.finish.bind(tasks);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    tasks.finish = async (...args) => {
+      await held;
+      return finish(...args);
+    };
+    try {
+      const id = await client.submitTask(body('a tall ship', 8));
+      let seen = '';
+      for (let i = 0; i < 600 && seen !== 'storing'; i++) {
+        const r = (await client.getResult(id)) as { status: string; progress?: { stage: string } };
+        assert.notEqual(r.status, 'done');
+        seen = r.progress?.stage ?? '';
+        if (seen !== 'storing') await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.equal(seen, 'storing');
+      release();
+      for (;;) {
+        if ((await client.getResult(id)).status === 'done') break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    } finally {
+      release();
+      tasks.finish = finish;
+    }
   });
 
   it('a client that hangs up is dropped; the task still finishes', async () => {

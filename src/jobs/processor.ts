@@ -9,7 +9,7 @@ import { splitDelivery, SUBMIT_CHECK_STAGES } from '../pipeline/stages/index.js'
 import type { Job, Log, Stage } from '../pipeline/types.js';
 import type { RawImage } from '../engine/types.js';
 import type { EngineHost } from './engine-host.js';
-import type { JobPayload, ProgressEvent, TaskStore } from './types.js';
+import { STORING_STAGE, type JobPayload, type ProgressEvent, type TaskStore } from './types.js';
 import { encodePreview, previewCadence } from '../pipeline/preview.js';
 
 export interface ProcessorOptions {
@@ -42,6 +42,7 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
     const job = newJob(payload.request, payload.requestId, engine.modelName);
     const base = { requestId: payload.requestId, ...(payload.taskId ? { taskId: payload.taskId } : {}) };
     let storedAt = -Infinity;
+    let storedStage = '';
     const cadence = previewCadence();
     const publish = (stage: string, step: number, totalSteps: number, preview?: RawImage): void => {
       const event: ProgressEvent = { ...base, stage, step, totalSteps, elapsedMs: Math.round(performance.now() - t0) };
@@ -51,14 +52,16 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
         cadence.delivered();
         void encodePreview(preview).then((p) => ctl.onProgress?.({ ...event, preview: p }), () => undefined);
       }
-      if (payload.taskId && (performance.now() - storedAt >= STORE_PROGRESS_EVERY_MS || (step > 0 && step === totalSteps))) {
+      // A new stage is always recorded (GetResult names the true stage); steps within one are throttled.
+      if (payload.taskId && (stage !== storedStage || performance.now() - storedAt >= STORE_PROGRESS_EVERY_MS || (step > 0 && step === totalSteps))) {
         storedAt = performance.now();
+        storedStage = stage;
         opts.tasks.progress(payload.taskId, event).catch(() => undefined);
       }
     };
     if (payload.taskId) await opts.tasks.markGenerating(payload.taskId);
     const stages = payload.taskId ? forTasks : production;
-    return runPipeline(
+    const done = await runPipeline(
       job,
       stages,
       {
@@ -71,6 +74,14 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
       },
       opts.observeStage,
     );
+    if (payload.taskId) {
+      // The queue writes the picture to the task store next (a PNG encode and a file or bucket write): the
+      // task says so rather than still `generate`. Awaited, so the record has it before `finish` lands.
+      const event: ProgressEvent = { ...base, stage: STORING_STAGE, step: 0, totalSteps: 0, elapsedMs: Math.round(performance.now() - t0) };
+      ctl.onProgress?.(event);
+      await opts.tasks.progress(payload.taskId, event).catch(() => undefined);
+    }
+    return done;
   };
 }
 

@@ -55,6 +55,9 @@ export interface ProgressEvent {
   preview?: EncodedPreview;
 }
 
+/** The stage a task reports after the pipeline, while its picture is written to the task store. */
+export const STORING_STAGE = 'storing';
+
 /** A finished picture and its record: what a queue hands back to the side that delivers it. */
 export interface Produced {
   job: JobRecord;
