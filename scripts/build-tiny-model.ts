@@ -1,10 +1,11 @@
 /**
  * Writes a tiny random-weight Stable Diffusion model (diffusers ONNX layout) for tests and benchmarks.
  *   npm run tiny-model -- <dir> [--fp16] [--int64-timestep] [--fixed-batch] [--external-data] [--sd1-pad] [--lcm] [--no-vae-encoder]
- * Without <dir>: builds (once) into <MENGTU_HOME>/models/tiny.
+ *   npm run tiny-model -- <dir> --sdxl [--fp16] [--int64-timestep] [--fixed-batch] [--external-data]   (SDXL signatures)
+ * Without <dir>: builds (once) into <MENGTU_HOME>/models/tiny (or tiny-sdxl with --sdxl).
  */
 import { parseArgs } from 'node:util';
-import { buildTinyModel, ensureTinyModel } from '../src/engine/tiny/index.js';
+import { buildTinyModel, buildTinySdxlModel, ensureTinyModel } from '../src/engine/tiny/index.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -16,12 +17,21 @@ const { values, positionals } = parseArgs({
     'sd1-pad': { type: 'boolean', default: false },
     lcm: { type: 'boolean', default: false },
     'no-vae-encoder': { type: 'boolean', default: false },
+    sdxl: { type: 'boolean', default: false },
   },
 });
 
 const dir = positionals[0];
 if (dir === undefined) {
-  console.log(await ensureTinyModel());
+  console.log(await ensureTinyModel(process.env, values.sdxl ? 'tiny-sdxl' : 'tiny'));
+} else if (values.sdxl) {
+  await buildTinySdxlModel(dir, {
+    fp16: values.fp16,
+    timestep: values['int64-timestep'] ? 'int64' : 'float',
+    fixedBatch: values['fixed-batch'],
+    externalUnetData: values['external-data'],
+  });
+  console.log(dir);
 } else {
   await buildTinyModel(dir, {
     fp16: values.fp16,

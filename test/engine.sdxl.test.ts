@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { localPathFor } from '../src/engine/download/layout.js';
+import { findEntry, resolveModel } from '../src/engine/registry.js';
 import { DiffusionEngine } from '../src/engine/sampler.js';
 import { loadClipTokenizer } from '../src/engine/tokenizer.js';
 import { buildTinyModel, buildTinyTaesd } from '../src/engine/tiny/build.js';
@@ -318,5 +320,34 @@ describe('an SDXL folder that does not fit fails at load, naming why', () => {
     await rm(path.join(d, 'unet', 'model.onnx_data'), { force: true });
     await rm(path.join(d, 'unet', 'config.json'));
     await assert.rejects(DiffusionEngine.load(d, { threads: 1, graphCache: false }), /has no text_embeds input.*not SDXL's/);
+  });
+});
+
+describe('SDXL in the registry and in pulls', () => {
+  it('sdxl-turbo and sdxl name the stabilityai repos that carry optimum ONNX exports', () => {
+    assert.equal(findEntry('sdxl-turbo')?.repo, 'stabilityai/sdxl-turbo');
+    assert.deepEqual(findEntry('sdxl-turbo')?.defaults, { steps: 1, guidanceScale: 0, scheduler: 'euler_a', size: 512 });
+    assert.equal(findEntry('sdxl')?.repo, 'stabilityai/stable-diffusion-xl-base-1.0');
+    assert.equal(findEntry('stabilityai/stable-diffusion-xl-base-1.0')?.name, 'sdxl');
+  });
+
+  it("a pull keeps the second encoder, its tokenizer, external weights and configs, and skips the PyTorch/OpenVINO copies", () => {
+    for (const f of ['text_encoder_2/model.onnx', 'text_encoder_2/model.onnx_data', 'tokenizer_2/vocab.json', 'tokenizer_2/merges.txt', 'unet/model.onnx_data', 'unet/config.json', 'text_encoder_2/config.json']) {
+      assert.equal(localPathFor(f, undefined), f, f);
+    }
+    for (const f of ['text_encoder_2/model.safetensors', 'unet/diffusion_pytorch_model.fp16.safetensors', 'unet/openvino_model.xml', 'unet/openvino_model.bin', 'vae/config.json', 'sd_xl_turbo_1.0.safetensors']) {
+      assert.equal(localPathFor(f, undefined), null, f);
+    }
+  });
+
+  it('`tiny-sdxl` is built locally like `tiny` and resolves to an SDXL folder', async () => {
+    const m = await resolveModel('tiny-sdxl', { env: { ...process.env, MENGTU_HOME: root } });
+    assert.equal(m.dir, path.join(root, 'models', 'tiny-sdxl'));
+    const e = await DiffusionEngine.load(m.dir, { threads: 1, graphCache: false });
+    try {
+      assert.ok(e.sdxl, 'loaded with both text encoders');
+    } finally {
+      await e.close();
+    }
   });
 });

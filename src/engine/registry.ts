@@ -60,6 +60,30 @@ export const REGISTRY: readonly RegistryEntry[] = [
     verified: true,
   },
   {
+    name: 'sdxl-turbo',
+    description: 'SDXL-Turbo (stabilityai/sdxl-turbo) ONNX export by optimum, fp32; 1-step, no CFG; two text encoders, 1024² native UNet',
+    repo: 'stabilityai/sdxl-turbo',
+    revision: 'main',
+    // Distilled at 512² (the model card's size); the UNet is SDXL's, so Jimeng's 1024² renders natively too.
+    // The repo's euler_a config (EulerAncestralDiscreteScheduler, trailing) is what the model card runs.
+    defaults: { steps: 1, guidanceScale: 0, scheduler: 'euler_a', size: 512 },
+    // Seen in the hub listing (commit fbda352, optimum's export, #15): unet/model.onnx (7.29 MB) + model.onnx_data
+    // (10.3 GB), text_encoder_2/model.onnx (1.04 MB) + model.onnx_data (2.78 GB), vae_decoder/model.onnx (198 MB)
+    // + config.json, tokenizer_2/vocab.json + merges.txt, folders text_encoder/, tokenizer/, scheduler/, model_index.json.
+    verified: true,
+  },
+  {
+    name: 'sdxl',
+    description: 'Stable Diffusion XL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0) ONNX export by optimum, fp32; 1024², CFG',
+    repo: 'stabilityai/stable-diffusion-xl-base-1.0',
+    revision: 'main',
+    defaults: { steps: 25, guidanceScale: 5, scheduler: 'euler', size: 1024 },
+    // Seen in the hub listing (commit 51f7329, "onnx-model" #18): unet/model.onnx (7.29 MB) + model.onnx_data (10.3 GB),
+    // text_encoder_2/model.onnx (1.04 MB) + model.onnx_data (2.78 GB), vae_decoder/model.onnx (198 MB) + config.json,
+    // folders text_encoder/, tokenizer/, tokenizer_2/, scheduler/, model_index.json.
+    verified: true,
+  },
+  {
     name: 'taesd',
     description: 'TAESD tiny decoder for SD 1.x/2.x latents (madebyollin/taesd as diffusers AutoencoderTiny ONNX): step previews, --vae taesd',
     repo: 'deinferno/taesd-onnx',
@@ -83,6 +107,13 @@ export const REGISTRY: readonly RegistryEntry[] = [
     description: 'tiny random-weight model with SD signatures, built locally (tests, benchmarks)',
     revision: 'main',
     defaults: { steps: 4, guidanceScale: 7.5, scheduler: 'euler', size: 64 },
+    verified: true,
+  },
+  {
+    name: 'tiny-sdxl',
+    description: 'tiny random-weight model with SDXL signatures (two text encoders, text_embeds, time_ids), built locally',
+    revision: 'main',
+    defaults: { steps: 4, guidanceScale: 5, scheduler: 'euler', size: 1024 },
     verified: true,
   },
 ];
@@ -179,7 +210,7 @@ export async function pullModel(
     opts.log?.(`building ${entry.name} locally`);
     // Imported here: the ONNX graph builder is heavy and only the tiny model needs it (keeps `--help` fast).
     const { ensureTinyModel } = await import('./tiny/index.js');
-    const dir = await ensureTinyModel(env);
+    const dir = await ensureTinyModel(env, entry.name === 'tiny-sdxl' ? 'tiny-sdxl' : 'tiny');
     return { name: entry.name, dir, defaults: entry.defaults ?? GENERIC_DEFAULTS, kind: 'pipeline' };
   }
   const dir = installDir(nameOrRepo, env);

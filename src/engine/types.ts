@@ -103,6 +103,11 @@ export interface Engine {
   readonly modelName: string;
   /** Whether the model has a vae_encoder, so requests with `init` can run (known at load time). */
   readonly img2img: boolean;
+  /**
+   * The side the model was trained at (SD 1.x 512, SD 2.x 768, SDXL 1024), from unet/config.json; SDXL-class
+   * models draw Jimeng's use_sr sizes directly (see the generate stage). Absent: unknown.
+   */
+  readonly nativeSize?: number;
   generate(req: GenerateRequest): Promise<GeneratedImage>;
   close(): Promise<void>;
 }

@@ -1,10 +1,10 @@
 /** Which files of a repo make up a diffusers ONNX text-to-image model. */
 
 /**
- * Sub-folders the engine loads (vae_encoder for image-to-image, a few MB); safety_checker and PyTorch
- * weights are skipped. A decoder repo (TAESD) gives only its vae_decoder.
+ * Sub-folders the engine loads (vae_encoder for image-to-image, a few MB; text_encoder_2 and tokenizer_2 in
+ * SDXL-class models); safety_checker and PyTorch weights are skipped. A decoder repo (TAESD) gives only its vae_decoder.
  */
-export const NEEDED_DIRS = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder', 'tokenizer', 'scheduler'] as const;
+export const NEEDED_DIRS = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder', 'tokenizer', 'tokenizer_2', 'scheduler'] as const;
 const DECODER_DIRS = ['vae_decoder'] as const;
 
 /** What a repo holds: a whole text-to-image model, or a latent decoder (TAESD: vae_decoder/ + vae_encoder/). */
@@ -26,6 +26,17 @@ export const STATIC_FILES: readonly string[] = [
   'tokenizer/tokenizer_config.json',
   'tokenizer/special_tokens_map.json',
   'scheduler/scheduler_config.json',
+  // SDXL-class models: external weights, the second encoder and tokenizer, the configs the load checks read.
+  'unet/model.onnx_data',
+  'unet/config.json',
+  'text_encoder/config.json',
+  'text_encoder_2/model.onnx',
+  'text_encoder_2/model.onnx_data',
+  'text_encoder_2/config.json',
+  'tokenizer_2/vocab.json',
+  'tokenizer_2/merges.txt',
+  'tokenizer_2/tokenizer_config.json',
+  'tokenizer_2/special_tokens_map.json',
 ];
 
 /** The decoder layout's files (deinferno/taesd-onnx, julienkay/taesdxl); their encoders are not needed. */
@@ -57,3 +68,6 @@ export function localPathFor(repoPath: string, subfolder: string | undefined, la
   if (!KEEP_EXT.test(p)) return null;
   return p;
 }
+
+/** A repo with a second text encoder (SDXL-class) also needs these. */
+export const SDXL_REQUIRED_FILES: readonly string[] = ['text_encoder_2/model.onnx', 'tokenizer_2/vocab.json', 'tokenizer_2/merges.txt'];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DownloadError } from './errors.js';
 import { downloadFile, sha256OfFile } from './file.js';
 import { authHeaders, headFile, hubEndpoint, hubToken, listRepoFiles, resolveUrl, type HubOptions, type RemoteFile } from './hub.js';
-import { DECODER_REQUIRED_FILES, DECODER_STATIC_FILES, localPathFor, REQUIRED_FILES, STATIC_FILES, type RepoLayout } from './layout.js';
+import { DECODER_REQUIRED_FILES, DECODER_STATIC_FILES, localPathFor, REQUIRED_FILES, SDXL_REQUIRED_FILES, STATIC_FILES, type RepoLayout } from './layout.js';
 import type { ProgressFn } from './progress.js';
 
 export const MANIFEST = '.mengtu-model.json';
@@ -75,7 +75,9 @@ async function planFiles(src: PullSource, opts: PullOptions): Promise<Planned[]>
     planned.splice(0, planned.length, ...headed);
   }
   const have = new Set(planned.map((p) => p.local));
-  const missing = (src.layout === 'decoder' ? DECODER_REQUIRED_FILES : REQUIRED_FILES).filter((f) => !have.has(f));
+  const sdxl = src.layout !== 'decoder' && [...have].some((f) => f.startsWith('text_encoder_2/') || f.startsWith('tokenizer_2/'));
+  const required = src.layout === 'decoder' ? DECODER_REQUIRED_FILES : [...REQUIRED_FILES, ...(sdxl ? SDXL_REQUIRED_FILES : [])];
+  const missing = required.filter((f) => !have.has(f));
   if (missing.length > 0) {
     const where = `${src.repo}@${src.revision}${src.subfolder ? `/${src.subfolder}` : ''}`;
     throw new DownloadError('not_found', `${where} is not a diffusers ONNX model: missing ${missing.join(', ')}`);

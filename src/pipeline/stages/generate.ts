@@ -1,12 +1,28 @@
 /** Runs the diffusion engine at the requested render size and records what it actually used. */
 import { CvError } from '../../contract/errors.js';
-import type { StepInfo } from '../../engine/types.js';
-import type { Stage } from '../types.js';
+import type { Engine, StepInfo } from '../../engine/types.js';
+import type { Job, Stage } from '../types.js';
 
 export interface GenerateStageOptions {
   /** Ask the engine for decoded step previews (TAESD when installed, else the linear map), when ctx.wantPreview says so. */
   previews?: boolean;
   onTimings?: (t: { textEncoderMs: number; unetMs: number; vaeMs: number; totalMs: number }) => void;
+}
+
+/** Models trained at this side or larger (SDXL-class) draw a use_sr picture at its delivered size themselves. */
+export const NATIVE_DIRECT_MIN = 1024;
+/** …up to this multiple of their native area (SDXL: 1024² → 1536×1024); larger pictures render at half and go through SR. */
+export const NATIVE_AREA_FACTOR = 1.5;
+
+/**
+ * The size the engine renders: the request's, or — for use_sr on an SDXL-class model — the delivered (×2) size
+ * directly, when the model draws that size natively, instead of half of it upscaled ×2.
+ */
+export function renderSize(job: Pick<Job, 'request' | 'outputWidth' | 'outputHeight'>, engine: Pick<Engine, 'nativeSize'>): { width: number; height: number; native: boolean } {
+  const native = engine.nativeSize ?? 0;
+  const { outputWidth: w, outputHeight: h } = job;
+  if (job.request.use_sr && native >= NATIVE_DIRECT_MIN && w * h <= NATIVE_AREA_FACTOR * native * native) return { width: w, height: h, native: true };
+  return { width: job.request.width, height: job.request.height, native: false };
 }
 
 export function generateStage(opts: GenerateStageOptions = {}): Stage {
@@ -16,11 +32,12 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
       const engine = ctx.engine;
       if (!engine) throw new CvError(50501, undefined, { logDetail: 'generate stage ran without an engine' });
       const progress = ctx.progress;
+      const size = renderSize(job, engine);
       const out = await engine.generate({
         prompt: job.modelPrompt,
         ...(job.negativePrompt ? { negativePrompt: job.negativePrompt } : {}),
-        width: job.request.width,
-        height: job.request.height,
+        width: size.width,
+        height: size.height,
         seed: job.seed,
         ...(job.scheduler ? { scheduler: job.scheduler } : {}),
         ...(job.request.steps != null ? { steps: job.request.steps } : {}),
@@ -40,6 +57,8 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
       job.guidanceScale = out.guidanceScale;
       job.negativePrompt = out.negativePrompt;
       job.scheduler = out.scheduler;
+      // Already at the delivered size: the super-resolution stage has nothing to do (echoed as sr_upscaler).
+      if (size.native) job.srMethod = 'native';
       opts.onTimings?.(out.timings);
       return job;
     },

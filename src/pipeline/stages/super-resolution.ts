@@ -9,6 +9,8 @@ export function superResolutionStage(sr: SuperResolver): Stage {
     async run(job) {
       const img = job.image;
       if (!img || !job.request.use_sr) return job;
+      // An SDXL-class model drew it at the delivered size (see renderSize in generate.ts).
+      if (img.width === job.outputWidth && img.height === job.outputHeight) return job;
       let out = await sr.upscale(img, 2);
       // The engine may hand back a multiple-of-8 render; the contract delivers exactly 2 × the request.
       if (out.width !== job.outputWidth || out.height !== job.outputHeight) {
