@@ -1,10 +1,12 @@
 /**
  * A heavy valid prompt must not stall the server: while a 1000-character CJK prompt with several quoted spans
- * is drawn at 1024², the event loop keeps turning and /healthz answers.
+ * is drawn at 1024² and the picture is classified by the NSFW model, the event loop keeps turning and /healthz
+ * answers.
  *
  * What is asserted is the mechanism plus bounds far from the defect, never a tight wall-clock figure (those
  * belong to `npm run bench:load`): the drawing is done by the worker-thread pool (its counter moves by one per
- * heavy request and not at all for the same prompt without quote marks); /healthz is answered *during* the job
+ * heavy request and not at all for the same prompt without quote marks), every picture is classified on the
+ * classifier thread (its counter moves by one per request); /healthz is answered *during* the job
  * (p99 under half the job's own duration); and the loop's longest stall stays under 1 s — the defect held it
  * for 3.3–4.8 s, while on a loaded 2-core CI machine a healthy run shows 150–300 ms (GC, the engine's glue).
  */
@@ -27,7 +29,8 @@ function heavyPrompt(): string {
 
 let server: RunningServer;
 before(async () => {
-  server = await startTestServer({ safety: { imageRisk: false }, sr: { mode: 'lanczos' } });
+  // Image risk on (the default), so the classifier's 0.2–0.7 s per picture is part of what must stay off the loop.
+  server = await startTestServer({ safety: { imageRisk: true }, sr: { mode: 'lanczos' } });
 });
 after(async () => server?.close());
 
@@ -68,7 +71,7 @@ async function serve(prompt: string): Promise<Served> {
   return { loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, healthP99Ms: p99(health), probes: health.length, jobMs };
 }
 
-test('a heavy prompt adds no event-loop stall: the drawing runs on the pool and /healthz answers during the job', { timeout: 300_000 }, async (t) => {
+test('a heavy prompt adds no event-loop stall: drawing and image check run on worker threads, /healthz answers during the job', { timeout: 300_000 }, async (t) => {
   const prompt = heavyPrompt();
   const plan = parseTextPlan(prompt);
   assert.ok(plan.blocks.length >= 3, 'the prompt has several quoted spans');
@@ -88,11 +91,15 @@ test('a heavy prompt adds no event-loop stall: the drawing runs on the pool and 
   await serve(plainPrompt);
   await serve(prompt);
 
+  assert.equal(pool.classifierStatus.state, 'ready', 'the classifier thread has loaded its model');
   const before = pool.completed.typography;
+  const classified = pool.completed.classify;
   const plain = await serve(plainPrompt);
   assert.equal(pool.completed.typography, before, 'a prompt with nothing to draw sends nothing to the pool');
+  assert.equal(pool.completed.classify, classified + 1, 'the picture is classified on the classifier thread');
   const heavy = [await serve(prompt), await serve(prompt)];
   assert.equal(pool.completed.typography, before + 2, 'each heavy request is drawn on the worker-thread pool');
+  assert.equal(pool.completed.classify, classified + 3, 'each heavy request is classified on the classifier thread');
 
   const detail = `drawing alone ${drawMs.toFixed(0)} ms; plain prompt: loop max ${plain.loopMaxMs.toFixed(0)} ms, /healthz p99 ${plain.healthP99Ms.toFixed(0)} ms; ` +
     heavy.map((h, i) => `heavy #${i + 1}: loop max ${h.loopMaxMs.toFixed(0)} ms (p99 ${h.loopP99Ms.toFixed(0)}), /healthz p99 ${h.healthP99Ms.toFixed(0)} ms over ${h.probes} probes, job ${h.jobMs.toFixed(0)} ms`).join('; ');

@@ -21,7 +21,7 @@ import type { StageObserver } from '../pipeline/runner.js';
 import { createStages, type GenerateStageOptions, type StageDeps } from '../pipeline/stages/index.js';
 import { createSuperResolver } from '../pipeline/sr/index.js';
 import type { Stage } from '../pipeline/types.js';
-import { createImageRiskChecker } from '../safety/image-risk.js';
+import { imageRiskCheckerFrom, resolveThreshold } from '../safety/image-risk.js';
 import { createTextRiskChecker } from '../safety/text-risk.js';
 import { createImageHosting, type ImageHosting } from '../storage/hosting.js';
 import { LocalImageStore } from '../storage/local.js';
@@ -84,9 +84,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const makesPictures = role !== 'gateway';
   const textRisk = createTextRiskChecker({ dirs: cfg.safety.riskListsDir, copyright: cfg.safety.riskCopyright });
   const rewriter = createPromptRewriter({ log, llm: llmOptions(cfg), encoderReadsChinese: findEntry(cfg.engine.model)?.textEncoderReadsChinese === true });
-  const [sr, imageRisk, hosting] = await Promise.all([
+  const [sr, hosting] = await Promise.all([
     createSuperResolver(makesPictures ? { mode: cfg.sr.mode, ...(cfg.sr.modelDir ? { modelDir: cfg.sr.modelDir } : {}) } : { mode: 'lanczos' }),
-    cfg.safety.imageRisk && makesPictures ? createImageRiskChecker({ threshold: cfg.safety.imageRiskThreshold }) : Promise.resolve(null),
     opts.hosting
       ? createImageHosting({
           dataDir: cfg.server.dataDir,
@@ -97,15 +96,25 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
         })
       : Promise.resolve(null),
   ]);
+  // Typography drawing and the NSFW classifier run on worker threads, never on the event loop; only where
+  // pictures are made. The classifier thread loads its model in the background from now on: start-up does
+  // not wait for it, /readyz says 'loading' until it is done, and a request that needs it waits for the load.
+  const classifies = cfg.safety.imageRisk && makesPictures;
+  const cpuPool = makesPictures ? startCpuPool({ size: cfg.server.cpuPoolSize, classifier: classifies }) : null;
+  const imageRisk = classifies && cpuPool ? imageRiskCheckerFrom(resolveThreshold(cfg.safety.imageRiskThreshold), (image) => cpuPool.classify(image)) : null;
   if (makesPictures) {
     log.info(sr.status);
-    log.info(imageRisk ? `image risk: NSFW classifier on, threshold ${imageRisk.threshold}` : 'image risk: OFF (MENGTU_IMAGE_RISK=0)');
+    log.info(imageRisk ? `image risk: NSFW classifier on, threshold ${imageRisk.threshold} (own worker thread, loading)` : 'image risk: OFF (MENGTU_IMAGE_RISK=0)');
   }
   if (hosting) log.info(hosting.status);
-  // Typography drawing runs on worker threads, never on the event loop; only where pictures are made. The
-  // classifier stays in-process for now: loading it lazily in a worker made the first request wait for it.
-  const cpuPool = makesPictures ? startCpuPool({ size: cfg.server.cpuPoolSize }) : null;
   if (cpuPool) log.info(`typography drawing on ${cpuPool.size} worker thread(s) (MENGTU_CPU_POOL_SIZE)`);
+  if (imageRisk && cpuPool) {
+    void cpuPool.classifierSettled().then(() => {
+      const s = cpuPool.classifierStatus;
+      if (s.state === 'ready') log.info({ load_ms: Math.round(s.loadMs ?? 0) }, 'image risk: NSFW classifier loaded');
+      else if (s.state === 'failed') log.error(`image risk: ${s.detail}; every picture is refused (50500) until a retry loads it`);
+    });
+  }
   const deps: StageDeps = {
     textRisk,
     rewriter,
@@ -141,7 +150,13 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
       const workers = await bull.workers().catch(() => -1);
       return { ready: workers > 0, role, workers, ...(workers < 0 ? { detail: 'Redis does not answer' } : {}) };
     }
-    return { ready: host.ready, role, engine: host.state, detail: host.detail };
+    const classifier = cpuPool?.classifierStatus ?? { state: 'off' };
+    const imageRiskInfo = classifier.state === 'off' ? {} : { image_risk: classifier.state };
+    if (classifier.state === 'loading' || classifier.state === 'failed') {
+      const detail = classifier.state === 'failed' ? classifier.detail : 'the NSFW classifier is loading';
+      return { ready: false, role, engine: host.state, ...imageRiskInfo, detail: host.ready ? detail : `${host.detail}; ${detail}` };
+    }
+    return { ready: host.ready, role, engine: host.state, ...imageRiskInfo, detail: host.detail };
   };
 
   const stops: Array<() => void> = [];

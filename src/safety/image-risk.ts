@@ -3,10 +3,9 @@
  * TensorFlow.js WebAssembly backend, fully offline). The unsafe score is P(Porn) + P(Hentai); above the
  * threshold an output image fails with 50511 and an input image (image actions) with 50411.
  */
-import * as tf from '@tensorflow/tfjs';
 import { CvError } from '../contract/errors.js';
 import type { RawImage } from '../engine/types.js';
-import { CLASS_NAMES, loadNsfwModel, MODEL_INPUT_SIZE, UNSAFE_CLASSES, type TfBackend } from './nsfw-model.js';
+import type { TfBackend } from './nsfw-model.js';
 
 export const DEFAULT_IMAGE_RISK_THRESHOLD = 0.8;
 
@@ -50,52 +49,11 @@ export function resolveThreshold(explicit: number | undefined): number {
   return raw;
 }
 
-let modelPromise: Promise<tf.LayersModel> | undefined;
-
-/** RGBA bytes → [1, 224, 224, 3] floats in [0, 1] (bilinear, as nsfwjs feeds the classifier). */
-function toInput(image: RawImage): tf.Tensor4D {
-  const { width, height, data } = image;
-  const rgb = new Float32Array(width * height * 3);
-  for (let i = 0, j = 0; i < data.length; i += 4, j += 3) {
-    rgb[j] = data[i]! / 255;
-    rgb[j + 1] = data[i + 1]! / 255;
-    rgb[j + 2] = data[i + 2]! / 255;
-  }
-  return tf.tidy(() => {
-    const t = tf.tensor4d(rgb, [1, height, width, 3]);
-    return width === MODEL_INPUT_SIZE && height === MODEL_INPUT_SIZE
-      ? t
-      : tf.image.resizeBilinear(t, [MODEL_INPUT_SIZE, MODEL_INPUT_SIZE], true);
-  });
-}
-
 export async function createImageRiskChecker(opts: ImageRiskOptions = {}): Promise<ImageRiskChecker> {
   const threshold = resolveThreshold(opts.threshold);
-  // One model per process: tfjs state is global and the weights are read-only.
-  modelPromise ??= loadNsfwModel(opts.backend ?? 'wasm');
-  let model: tf.LayersModel;
-  try {
-    model = await modelPromise;
-  } catch (err) {
-    modelPromise = undefined;
-    throw err;
-  }
-
-  async function classify(image: RawImage): Promise<ImageRiskScores> {
-    if (image.data.length !== image.width * image.height * 4) {
-      throw new CvError(50500, undefined, { logDetail: `image risk: RGBA buffer size mismatch ${image.width}x${image.height}` });
-    }
-    const t0 = performance.now();
-    const out = tf.tidy(() => model.predict(toInput(image)) as tf.Tensor2D);
-    const probs = await out.data();
-    out.dispose();
-    const scores: Record<string, number> = {};
-    CLASS_NAMES.forEach((c, i) => (scores[c] = probs[i]!));
-    const unsafeScore = UNSAFE_CLASSES.reduce((s, c) => s + scores[c]!, 0);
-    return { scores, unsafeScore, ms: performance.now() - t0 };
-  }
-
-  return imageRiskCheckerFrom(threshold, classify);
+  // Loaded on demand: a process whose classifier runs on the worker-thread pool never loads tfjs itself.
+  const { loadNsfwClassifier } = await import('./nsfw-model.js');
+  return imageRiskCheckerFrom(threshold, await loadNsfwClassifier(opts.backend ?? 'wasm'));
 }
 
 /**

@@ -1,19 +1,19 @@
 /**
- * The CPU-heavy work that runs on the worker-thread pool instead of the event loop, as plain messages.
+ * The CPU-heavy work that runs on worker threads instead of the event loop, as plain messages.
  * Pixel buffers travel by transfer (no copy): the sender's buffer is detached until the answer brings it back.
  */
 import type { RawImage } from '../../engine/types.js';
 import type { ImageRiskScores } from '../../safety/image-risk.js';
-import type { FaceId, TextPlan } from '../../typography/types.js';
+import type { TextPlan } from '../../typography/types.js';
 
-export type OffloadTask =
-  | { kind: 'typography'; image: RawImage; plan: TextPlan }
-  | { kind: 'classify'; image: RawImage }
-  /** Opens fonts and the classifier before the first request needs them. */
-  | { kind: 'warm'; faces: FaceId[]; text: string; classifier: boolean };
+/** For the drawing threads. */
+export type DrawTask = { kind: 'typography'; image: RawImage; plan: TextPlan };
+
+/** For the classifier thread: `load` is sent once at start, so every `classify` queues behind the load. */
+export type ClassifierTask = { kind: 'load' } | { kind: 'classify'; image: RawImage };
 
 export interface OffloadResult {
-  /** The (new or returned) image; absent for `warm`. */
+  /** The (new or returned) image; absent for `load`. */
   image?: RawImage;
   scores?: ImageRiskScores;
   /** Time spent in the worker, ms. */

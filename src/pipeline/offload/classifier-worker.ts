@@ -1,0 +1,29 @@
+/**
+ * The classifier thread: loads the NSFW model (tfjs, WebAssembly) once and classifies images, off the event
+ * loop and off the drawing threads, so neither a load nor a classification holds a typography task.
+ */
+import type { RawImage } from '../../engine/types.js';
+import type { ImageRiskScores } from '../../safety/image-risk.js';
+import { loadNsfwClassifier } from '../../safety/nsfw-model.js';
+import { reply } from './reply.js';
+import type { ClassifierTask } from './tasks.js';
+
+let classifier: Promise<(image: RawImage) => Promise<ImageRiskScores>> | undefined;
+function load(): Promise<(image: RawImage) => Promise<ImageRiskScores>> {
+  // A failed load is tried again by the next task (loadNsfwClassifier forgets a failed model promise).
+  classifier ??= loadNsfwClassifier('wasm').catch((err: unknown) => {
+    classifier = undefined;
+    throw err;
+  });
+  return classifier;
+}
+
+export default async function run(task: ClassifierTask): Promise<unknown> {
+  const t0 = performance.now();
+  if (task.kind === 'load') {
+    await load();
+    return reply({ ms: performance.now() - t0 });
+  }
+  const scores = await (await load())(task.image);
+  return reply({ image: task.image, scores, ms: performance.now() - t0 });
+}

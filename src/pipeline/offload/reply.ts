@@ -1,0 +1,16 @@
+/** How a worker answers: the result's pixels are transferred back (piscina's `move`), not copied. */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { transferablesOf, type OffloadResult } from './tasks.js';
+
+export function reply(result: OffloadResult): unknown {
+  const transfer = transferablesOf(result.image);
+  if (transfer.length === 0) return result;
+  return move({
+    get [transferableSymbol]() {
+      return transfer;
+    },
+    get [valueSymbol]() {
+      return result;
+    },
+  });
+}
