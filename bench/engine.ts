@@ -11,7 +11,7 @@
  *            --int8   (also quantize the model and measure the int8 copies — all weights, MatMul only — with PSNR)
  *
  * Each model is measured in its own child process so its peak RSS is its own (maxRSS never goes down).
- * Built-in synthetic names: `tiny` (the test model), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
+ * Built-in synthetic names: `tiny` (the test model), `tiny-sdxl` (the SDXL-signature test model), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
  * `mini`, `mini@W` (SD-architecture graphs — ResNet, attention, GroupNorm, a ×8 VAE decoder — W times wider).
  */
 import { execFile } from 'node:child_process';
@@ -124,24 +124,41 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   const ehsInfo = unet.input('encoder_hidden_states');
   const batched = guide && isDynamic(sampleInfo, 0);
   const B = batched ? 2 : 1;
-  const prompts = guide ? 2 : 1;
-  const ids = new Int32Array(L * prompts);
-  for (let p = 0; p < prompts; p++) ids.set(engine.tokenizer.encode(p ? 'a photo of a cat' : ''), p * L);
+  const sdxl = engine.sdxl;
+  // An SDXL model with force_zeros_for_empty_prompt encodes no negative prompt (its embeds are zeros).
+  const prompts = guide && !sdxl?.forceZerosForEmptyPrompt ? 2 : 1;
+  const idsOf = (tok: typeof engine.tokenizer): Int32Array => {
+    const ids = new Int32Array(L * prompts);
+    for (let p = 0; p < prompts; p++) ids.set(tok.encode(p === prompts - 1 ? 'a photo of a cat' : ''), p * L);
+    return ids;
+  };
+  const ids = idsOf(engine.tokenizer);
+  const ids2 = sdxl ? idsOf(sdxl.tokenizer2) : null;
   const sample = new FloatFeed(sampleInfo.type, [B, 4, lh, lh]);
   sample.data.set(createRng(1).normal(B * n));
   const ts = new ScalarFeed(tsInfo.type, [isDynamic(tsInfo, 0) ? B : 1]);
   const th = engine.tiling && needsTiling(lh, lh, engine.tiling) ? engine.tiling.tile : lh;
   const latent = new FloatFeed(vae.input('latent_sample').type, [1, 4, th, th]);
   latent.data.set(createRng(2).normal(4 * th * th));
-  const teOut = te.outputName('last_hidden_state');
+  const teOut = sdxl ? sdxl.outputs.hidden1 : te.outputName('last_hidden_state');
   const unetOut = unet.outputName('out_sample');
   const vaeOut = vae.outputName('sample');
 
   const t0 = performance.now();
   const text = (await te.session.run({ [idsInfo.name]: idsTensor(idsInfo.type, ids, [prompts, L]) }, [teOut]))[teOut]!;
-  const hidden = text.dims[2]!;
+  let hidden = text.dims[2]!;
+  const added: Record<string, ort.Tensor> = {};
+  if (sdxl) {
+    // The second encoder, and SDXL's pooled text_embeds and time_ids inputs.
+    const { hidden2, pooled } = sdxl.outputs;
+    const info2 = sdxl.encoder2.input('input_ids');
+    const out2 = await sdxl.encoder2.session.run({ [info2.name]: idsTensor(info2.type, ids2!, [prompts, L]) }, [hidden2, pooled]);
+    hidden += out2[hidden2]!.dims[2]!;
+    added.text_embeds = new FloatFeed(unet.input('text_embeds').type, [B, out2[pooled]!.dims[1]!]).sync();
+    added.time_ids = new FloatFeed(unet.input('time_ids').type, [B, 6]).sync();
+  }
   const ehs = new FloatFeed(ehsInfo.type, [B, L, hidden]);
-  const feeds = { [sampleInfo.name]: sample.sync(), [tsInfo.name]: ts.fill(999), [ehsInfo.name]: ehs.sync() };
+  const feeds = { [sampleInfo.name]: sample.sync(), [tsInfo.name]: ts.fill(999), [ehsInfo.name]: ehs.sync(), ...added };
   for (let s = 0; s < steps; s++) {
     await unet.session.run(feeds, [unetOut]);
     if (guide && !batched) await unet.session.run(feeds, [unetOut]);
@@ -155,6 +172,7 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
 /** A model spec's directory; synthetic models are built into `scratch`. */
 async function modelDir(model: string, scratch: string): Promise<string> {
   if (model === 'tiny') return ensureTinyModel();
+  if (model === 'tiny-sdxl') return ensureTinyModel(process.env, 'tiny-sdxl');
   const mini = /^mini(?:@([\d.]+))?$/.exec(model);
   if (mini) {
     // Architecture-like SD graphs at a fraction of the width (src/engine/tiny/mini.ts); `mini@2` is twice as wide.
@@ -251,7 +269,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { 
     const total: number[] = [];
     const bare: number[] = [];
     const own: number[] = [];
-    const graphs = [engine.textEncoder, engine.unet, engine.vae];
+    const graphs = [engine.textEncoder, engine.unet, engine.vae, ...(engine.sdxl ? [engine.sdxl.encoder2] : [])];
     const inRun = (): number => graphs.reduce((a, g) => a + g.runMs, 0);
     for (let r = 0; r < runs; r++) {
       // Interleaved so drift (thermal, other load) hits both sides alike.
@@ -390,7 +408,7 @@ function envNum(k: string): number | undefined {
   return process.env[k] ? Number(process.env[k]) : undefined;
 }
 
-/** The default set: the tiny model with and without guidance, tiny-wide, and every installed real model. */
+/** The default set: the tiny model with and without guidance, tiny-wide, tiny-sdxl, and every installed real model. */
 export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<EngineBenchRow[]> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const runs = opts.runs ?? envNum('BENCH_RUNS') ?? 5;
@@ -400,6 +418,8 @@ export async function runEngineBench(opts: EngineBenchOptions = {}): Promise<Eng
     { model: 'tiny', size: envNum('BENCH_SIZE') ?? 256, steps: envNum('BENCH_STEPS') ?? 8, guidanceScale: 7.5, runs, ...t },
     { model: 'tiny', size: envNum('BENCH_SIZE') ?? 512, steps: envNum('BENCH_STEPS') ?? 8, guidanceScale: 0, runs, ...t },
     { model: 'tiny-wide', size: envNum('BENCH_SIZE') ?? 512, steps: envNum('BENCH_STEPS') ?? 4, guidanceScale: 7.5, runs: Math.min(runs, 5), ...t },
+    // SDXL signatures (two text encoders, text_embeds, time_ids) at SDXL's native 1024².
+    { model: 'tiny-sdxl', size: envNum('BENCH_SIZE') ?? 1024, steps: envNum('BENCH_STEPS') ?? 4, guidanceScale: 5, runs: Math.min(runs, 3), ...t },
   ];
   if (!opts.tinyOnly) {
     // Real models are slow on CPU: one guidance-free run of a few steps at 512.

@@ -278,6 +278,31 @@ describe('SDXL generation', () => {
   });
 });
 
+describe('the installed tiny decoder for SDXL latents', () => {
+  it('is taesdxl, never the SD taesd', async () => {
+    const home = path.join(root, 'taesd-home');
+    await buildTinyTaesd(path.join(home, 'models', 'taesd'), { channels: 8 });
+    const saved = process.env.MENGTU_HOME;
+    process.env.MENGTU_HOME = home;
+    try {
+      const onlySd = await DiffusionEngine.load(dir, { threads: 1, graphCache: false });
+      assert.equal(onlySd.taesd, null, 'the SD taesd is not used for SDXL latents');
+      await onlySd.close();
+      await buildTinyTaesd(path.join(home, 'models', 'taesdxl'), { channels: 8 });
+      const e = await DiffusionEngine.load(dir, { threads: 1, graphCache: false });
+      try {
+        assert.equal(e.taesd?.graph.file, path.join(home, 'models', 'taesdxl', 'vae_decoder', 'model.onnx'));
+        const out = await e.generate({ ...base, guidanceScale: 0, decoder: 'taesd' });
+        assert.equal(out.decoder, 'taesd');
+      } finally {
+        await e.close();
+      }
+    } finally {
+      process.env.MENGTU_HOME = saved;
+    }
+  });
+});
+
 describe('an SDXL folder that does not fit fails at load, naming why', () => {
   async function copyModel(name: string): Promise<string> {
     const d = path.join(root, name);
