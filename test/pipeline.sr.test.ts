@@ -17,6 +17,7 @@ import {
 import { convertLayersModel, esrganSlimX2Dir } from '../src/pipeline/sr/keras-to-onnx.js';
 import { loadOnnxUpscaler } from '../src/pipeline/sr/onnx-upscaler.js';
 import { psnr } from '../src/pipeline/sr/psnr.js';
+import { startSuperResolverThread } from '../src/pipeline/offload/sr-thread.js';
 import { renderReferenceImage } from '../src/pipeline/sr/reference-image.js';
 
 function noiseImage(w: number, h: number, seed: number): RawImage {
@@ -145,6 +146,25 @@ describe('super-resolution', () => {
     const fallback = await createSuperResolver({ modelDir: path.join(dir, 'nope'), builtin: false });
     assert.equal(fallback.method, 'lanczos');
     assert.match(fallback.status, /no SR model available.*not found.*falling back/);
+  });
+
+  it('on its own worker thread (as the server runs it): the same pixels as in-process for every method, the input left whole', async () => {
+    const img = noiseImage(72, 40, 11);
+    const copy = img.data.slice();
+    for (const options of [{}, { modelDir, tile: 32 }, { mode: 'lanczos' as const }]) {
+      const local = await createSuperResolver(options);
+      const threaded = await startSuperResolverThread(options);
+      closers.push(local, threaded);
+      assert.equal(threaded.method, local.method);
+      assert.equal(threaded.status, local.status);
+      const a = await local.upscale(img, 2);
+      const b = await threaded.upscale(img, 2);
+      assert.deepEqual([b.width, b.height], [a.width, a.height]);
+      assert.equal(maxAbsDiff(a, b), 0, `${local.method}: thread and in-process differ`);
+      assert.equal(threaded.completed, 1, 'upscaled on the thread');
+      assert.deepEqual(img.data, copy, 'the caller keeps its image');
+    }
+    await assert.rejects(startSuperResolverThread({ mode: 'model', modelDir: path.join(dir, 'nope'), builtin: false }), /no super-resolution model available/);
   });
 
   it('PSNR against a downscaled reference: learned ≥ bilinear, lanczos ≈≥ bilinear, all ≥ nearest', async () => {

@@ -16,6 +16,7 @@ import { INTERRUPTED, SqliteTaskStore } from '../jobs/sqlite-task-store.js';
 import type { JobQueue, TaskStore } from '../jobs/types.js';
 import { findEntry } from '../engine/registry.js';
 import { startCpuPool } from '../pipeline/offload/pool.js';
+import { startSuperResolverThread } from '../pipeline/offload/sr-thread.js';
 import { createPromptRewriter } from '../pipeline/rewrite/rewriter.js';
 import type { StageObserver } from '../pipeline/runner.js';
 import { createStages, type GenerateStageOptions, type StageDeps } from '../pipeline/stages/index.js';
@@ -85,7 +86,8 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const textRisk = createTextRiskChecker({ dirs: cfg.safety.riskListsDir, copyright: cfg.safety.riskCopyright });
   const rewriter = createPromptRewriter({ log, llm: llmOptions(cfg), encoderReadsChinese: findEntry(cfg.engine.model)?.textEncoderReadsChinese === true });
   const [sr, hosting] = await Promise.all([
-    createSuperResolver(makesPictures ? { mode: cfg.sr.mode, ...(cfg.sr.modelDir ? { modelDir: cfg.sr.modelDir } : {}) } : { mode: 'lanczos' }),
+    // Super-resolution (model inference and its pixel loops) runs on a worker thread of its own.
+    makesPictures ? startSuperResolverThread({ mode: cfg.sr.mode, ...(cfg.sr.modelDir ? { modelDir: cfg.sr.modelDir } : {}) }) : createSuperResolver({ mode: 'lanczos' }),
     opts.hosting
       ? createImageHosting({
           dataDir: cfg.server.dataDir,

@@ -16,7 +16,7 @@ import { Piscina } from 'piscina';
 import type { RawImage } from '../../engine/types.js';
 import type { ImageRiskScores } from '../../safety/image-risk.js';
 import type { TextPlan } from '../../typography/types.js';
-import { transferablesOf, type ClassifierTask, type DrawTask, type OffloadResult } from './tasks.js';
+import { transferablesOf, type ClassifierTask, type DrawTask, type OffloadResult, type SrTask } from './tasks.js';
 
 export interface CpuPoolOptions {
   /** Drawing threads (≥ 1). */
@@ -62,7 +62,7 @@ interface Shared<T> {
 let drawing: Shared<{ size: number }> | undefined;
 let classifying: Shared<{ status: ClassifierStatus; settled: Promise<void> }> | undefined;
 
-function workerOptions(name: 'worker' | 'classifier-worker'): { filename: string; execArgv: string[] } {
+export function workerOptions(name: 'worker' | 'classifier-worker' | 'sr-worker'): { filename: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return { filename: here.replace(/pool\.js$/, `${name}.js`), execArgv: process.execArgv };
   // A source checkout runs through tsx (bin/mengtu.js registers it in-process, which threads do not inherit).
@@ -70,7 +70,7 @@ function workerOptions(name: 'worker' | 'classifier-worker'): { filename: string
   return { filename: here.replace(/pool\.ts$/, `${name}.ts`), execArgv: [...process.execArgv.filter((a) => a !== tsx), '--import', tsx] };
 }
 
-async function runOn(pool: Piscina, task: DrawTask | ClassifierTask): Promise<OffloadResult> {
+export async function runOn(pool: Piscina, task: DrawTask | ClassifierTask | SrTask): Promise<OffloadResult> {
   const transferList = transferablesOf('image' in task ? task.image : undefined);
   // piscina's TransferList type is inferred from @types/node's postMessage overloads; an array is what it takes.
   return (await pool.run(task, { transferList } as unknown as RunOptions)) as OffloadResult;

@@ -4,6 +4,7 @@
  */
 import type { RawImage } from '../../engine/types.js';
 import type { ImageRiskScores } from '../../safety/image-risk.js';
+import type { SuperResolverOptions } from '../sr/index.js';
 import type { TextPlan } from '../../typography/types.js';
 
 /** For the drawing threads. */
@@ -12,10 +13,15 @@ export type DrawTask = { kind: 'typography'; image: RawImage; plan: TextPlan };
 /** For the classifier thread: `load` is sent once at start, so every `classify` queues behind the load. */
 export type ClassifierTask = { kind: 'load' } | { kind: 'classify'; image: RawImage };
 
+/** For the super-resolution thread: `load` builds the resolver there (once), `upscale` runs it, `close` releases it. */
+export type SrTask = { kind: 'load'; options: SuperResolverOptions } | { kind: 'upscale'; image: RawImage } | { kind: 'close' };
+
 export interface OffloadResult {
   /** The (new or returned) image; absent for `load`. */
   image?: RawImage;
   scores?: ImageRiskScores;
+  /** The SR thread's resolver, answered to `load`. */
+  sr?: { method: string; status: string };
   /** Time spent in the worker, ms. */
   ms: number;
 }

@@ -1,0 +1,30 @@
+/**
+ * The super-resolution thread: builds the configured resolver once (ESRGAN on onnxruntime, a user ONNX model,
+ * or Lanczos) and upscales there. onnxruntime-node's `run` computes on the calling thread, and the tiling, float
+ * conversion and Lanczos loops are plain JavaScript: on the event loop they held it ~1.1 s per tile or image.
+ */
+import { createSuperResolver, type SuperResolver } from '../sr/index.js';
+import { reply } from './reply.js';
+import type { SrTask } from './tasks.js';
+
+let resolver: Promise<SuperResolver> | undefined;
+
+export default async function run(task: SrTask): Promise<unknown> {
+  const t0 = performance.now();
+  if (task.kind === 'load') {
+    resolver ??= createSuperResolver(task.options).catch((err: unknown) => {
+      resolver = undefined;
+      throw err;
+    });
+    const r = await resolver;
+    return { sr: { method: r.method, status: r.status }, ms: performance.now() - t0 };
+  }
+  if (task.kind === 'close') {
+    await (await resolver)?.close();
+    resolver = undefined;
+    return { ms: performance.now() - t0 };
+  }
+  if (!resolver) throw new Error('super-resolution thread: upscale before load');
+  const image = await (await resolver).upscale(task.image, 2);
+  return reply({ image, ms: performance.now() - t0 });
+}
