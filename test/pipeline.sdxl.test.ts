@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { MengtuClient } from '../src/client/index.js';
 import { parseCVProcessRequest, REQ_KEY_V21 } from '../src/contract/cvprocess.js';
 import { DiffusionEngine } from '../src/engine/sampler.js';
 import { ensureTinyModel } from '../src/engine/tiny/build.js';
@@ -11,6 +13,7 @@ import { newJob, runPipeline } from '../src/pipeline/runner.js';
 import { createSuperResolver } from '../src/pipeline/sr/index.js';
 import { generateStage, renderSize } from '../src/pipeline/stages/generate.js';
 import { superResolutionStage } from '../src/pipeline/stages/super-resolution.js';
+import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 
 let root: string;
 let sdxl: DiffusionEngine;
@@ -86,6 +89,23 @@ describe('renderSize', () => {
   it('leaves models trained below 1024 (SD 1.x 512, SD 2.x 768) and unknown ones on the SR path', () => {
     for (const nativeSize of [512, 768, undefined]) {
       assert.deepEqual(renderSize(job(256, 256), nativeSize === undefined ? {} : { nativeSize }), { width: 256, height: 256, native: false });
+    }
+  });
+});
+
+describe('a server on an SDXL-class model', () => {
+  it("answers Jimeng's default request (512 × use_sr) with a 1024² picture the model drew itself", async () => {
+    const server = await startTestServer({ engine: { model: 'tiny-sdxl' } });
+    try {
+      const client = new MengtuClient({ endpoint: server.url, accessKeyId: TEST_AK, secretAccessKey: TEST_SK, retries: 0 });
+      const { image, data } = await client.generateImage({ prompt: 'a lighthouse at dusk', seed: 3, use_pre_llm: false });
+      const meta = await sharp(image).metadata();
+      assert.deepEqual([meta.width, meta.height], [1024, 1024]);
+      const p = data.infer_ctx.params;
+      assert.deepEqual([p.width, p.height, p.output_width, p.output_height, p.use_sr], [512, 512, 1024, 1024, true]);
+      assert.equal(p.sr_upscaler, 'native');
+    } finally {
+      await server.close();
     }
   });
 });
