@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { localPathFor } from '../src/engine/download/layout.js';
-import { findEntry, resolveModel } from '../src/engine/registry.js';
+import { findEntry, inferDefaults, resolveModel } from '../src/engine/registry.js';
 import { DiffusionEngine } from '../src/engine/sampler.js';
 import { loadClipTokenizer } from '../src/engine/tokenizer.js';
 import { buildTinyModel, buildTinyTaesd } from '../src/engine/tiny/build.js';
@@ -363,6 +363,11 @@ describe('SDXL in the registry and in pulls', () => {
     for (const f of ['text_encoder_2/model.safetensors', 'unet/diffusion_pytorch_model.fp16.safetensors', 'unet/openvino_model.xml', 'unet/openvino_model.bin', 'vae/config.json', 'sd_xl_turbo_1.0.safetensors']) {
       assert.equal(localPathFor(f, undefined), null, f);
     }
+  });
+
+  it('an SDXL folder outside the registry gets SDXL defaults (turbo by name keeps 1 step, no CFG)', async () => {
+    assert.deepEqual(await inferDefaults(dir, 'someone/my-sdxl-onnx'), { steps: 25, guidanceScale: 5, size: 1024 });
+    assert.deepEqual(await inferDefaults(dir, 'someone/sdxl-turbo-onnx'), { steps: 1, guidanceScale: 0, scheduler: 'euler', size: 512 });
   });
 
   it('`tiny-sdxl` is built locally like `tiny` and resolves to an SDXL folder', async () => {

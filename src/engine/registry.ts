@@ -194,9 +194,11 @@ export async function inferDefaults(dir: string, name: string): Promise<ModelDef
   } catch {
     // No readable config: the engine will report it; defaults stay generic.
   }
-  if (cls === 'LCMScheduler' || /lcm/i.test(name)) return { steps: 4, guidanceScale: 1, scheduler: 'lcm', size: 512 };
+  // SDXL-class (a second text encoder): 1024² native, diffusers' SDXL guidance of 5.
+  const sdxl = await isDir(path.join(dir, 'text_encoder_2'));
+  if (cls === 'LCMScheduler' || /lcm/i.test(name)) return { steps: 4, guidanceScale: 1, scheduler: 'lcm', size: sdxl ? 1024 : 512 };
   if (/turbo/i.test(name)) return { steps: 1, guidanceScale: 0, scheduler: 'euler', size: 512 };
-  return { steps: 20, guidanceScale: 7.5, size: 512 };
+  return sdxl ? { steps: 25, guidanceScale: 5, size: 1024 } : { steps: 20, guidanceScale: 7.5, size: 512 };
 }
 
 export async function pullModel(
