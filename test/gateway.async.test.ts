@@ -137,7 +137,7 @@ describe('async tasks: CVSync2AsyncSubmitTask / CVSync2AsyncGetResult', () => {
     assert.deepEqual([missing.status, missing.json.code, missing.json.data], [400, 50201, null]);
     const risky = await call(SUBMIT, { req_key: REQ_KEY, prompt: 'a poster of Ｐ Ｏ Ｒ Ｎ stars' });
     assert.deepEqual([risky.status, risky.json.code, risky.json.message, risky.json.data], [400, 50412, 'Text Risk Not Pass', null]);
-    const other = await call(SUBMIT, { req_key: 'jimeng_t2i_v30', prompt: 'a cat' });
+    const other = await call(SUBMIT, { req_key: 'jimeng_t2i_v99', prompt: 'a cat' });
     assert.equal(other.json.code, 50215);
   });
 

@@ -3,10 +3,9 @@
  * written as field tables (src/contract/fields.ts) so each problem gets the contract's code (50201 missing,
  * 50204 wrong type, 50200 out of range, 50215 unknown req_key) and a message naming the field and the rule.
  *
- * Adding a req_key (contract §8): append it to SERVED_REQ_KEYS, write its field table next to V21_FIELDS
- * (e.g. prompt `maxChars: 800`, `scale: { type: 'number', min: 1, max: 10, default: 2.5 }`, an area/ratio
- * `check` on the body table), and pick the table by req_key in parseCVProcessRequest; the request type then
- * becomes a union discriminated by `req_key`.
+ * Adding a req_key (contract §8): append it to SERVED_REQ_KEYS, write its field table (as jimeng-v3.ts does
+ * for the 3.x family) and pick the table by req_key in parseSubmitTaskRequest (jimeng-v3.ts); one request
+ * type carries every req_key's fields (the 3.x ones optional), so the pipeline reads one shape.
  */
 import { CvError } from './errors.js';
 import { parseFields, type Fields } from './fields.js';
@@ -14,7 +13,11 @@ import { parseFields, type Fields } from './fields.js';
 export { codePointLength } from './fields.js';
 
 export const REQ_KEY_V21 = 'jimeng_high_aes_general_v21_L';
-export const SERVED_REQ_KEYS = [REQ_KEY_V21] as const;
+/** The Jimeng 3.x family (src/contract/jimeng-v3.ts): served by the async pair only, as in the cloud. */
+export const REQ_KEY_T2I_V30 = 'jimeng_t2i_v30';
+export const REQ_KEY_T2I_V31 = 'jimeng_t2i_v31';
+export const REQ_KEY_I2I_V30 = 'jimeng_i2i_v30';
+export const SERVED_REQ_KEYS = [REQ_KEY_V21, REQ_KEY_T2I_V30, REQ_KEY_T2I_V31, REQ_KEY_I2I_V30] as const;
 export type ReqKey = (typeof SERVED_REQ_KEYS)[number];
 
 export const LIMITS = {
@@ -62,6 +65,23 @@ export interface CVProcessRequest {
   steps?: number | null;
   guidance_scale?: number | null;
   scheduler?: SchedulerChoice | null;
+  /** jimeng_i2i_v30: the one input picture. */
+  image_input?: InputImageRef | null;
+  /** jimeng_i2i_v30: how far the text may move the picture away from the input, 0…1 (the engine's strength). */
+  scale?: number | null;
+}
+
+/**
+ * An input picture as the request gave it. The bytes travel with the job to the stage that decodes them,
+ * which then drops `data` (task records stay small) and keeps `bytes`.
+ */
+export interface InputImageRef {
+  kind: 'base64' | 'url';
+  /** Base64 of the file (kind base64, or a URL's download once fetched). */
+  data?: string;
+  url?: string;
+  /** The file's size, once known. */
+  bytes?: number;
 }
 
 export const LOGO_DEFAULTS: LogoInfo = {
@@ -121,17 +141,33 @@ export const V21_FIELDS = {
   scheduler: { type: 'string', oneOf: SCHEDULERS },
 } as const satisfies Fields;
 
-/** Validates the body of a CVProcess (or CVSync2AsyncSubmitTask) call; throws CvError with the contract code. */
-export function parseCVProcessRequest(body: unknown): CVProcessRequest {
-  // One served req_key: its table checks req_key first. With more, parse { req_key: REQ_KEY_FIELD } first
-  // and pick the table by its value.
-  const { negative_prompt, steps, guidance_scale, scheduler, ...request } = parseFields(body, V21_FIELDS);
-  // Extensions the caller did not set stay absent: the request is the plain contract for official clients.
+/** Extensions the caller did not set stay absent: the request is the plain contract for official clients. */
+export function withExtensions<T extends object>(
+  request: T,
+  ext: { negative_prompt: string | null; steps: number | null; guidance_scale: number | null; scheduler: SchedulerChoice | null },
+): T & Pick<CVProcessRequest, 'negative_prompt' | 'steps' | 'guidance_scale' | 'scheduler'> {
   return {
     ...request,
-    ...(negative_prompt !== null ? { negative_prompt } : {}),
-    ...(steps !== null ? { steps } : {}),
-    ...(guidance_scale !== null ? { guidance_scale } : {}),
-    ...(scheduler !== null ? { scheduler } : {}),
+    ...(ext.negative_prompt !== null ? { negative_prompt: ext.negative_prompt } : {}),
+    ...(ext.steps !== null ? { steps: ext.steps } : {}),
+    ...(ext.guidance_scale !== null ? { guidance_scale: ext.guidance_scale } : {}),
+    ...(ext.scheduler !== null ? { scheduler: ext.scheduler } : {}),
   };
+}
+
+/**
+ * Validates the body of a CVProcess call (jimeng_high_aes_general_v21_L; the 3.x req_keys are async-only,
+ * see parseSubmitTaskRequest); throws CvError with the contract code.
+ */
+export function parseCVProcessRequest(body: unknown): CVProcessRequest {
+  const { req_key } = parseFields(body, { req_key: REQ_KEY_FIELD });
+  if (req_key !== REQ_KEY_V21) {
+    throw new CvError(50215, `Input invalid for this service. req_key: ${req_key} is served by CVSync2AsyncSubmitTask and CVSync2AsyncGetResult`);
+  }
+  return parseV21Request(body);
+}
+
+export function parseV21Request(body: unknown): CVProcessRequest {
+  const { negative_prompt, steps, guidance_scale, scheduler, ...request } = parseFields(body, V21_FIELDS);
+  return withExtensions(request, { negative_prompt, steps, guidance_scale, scheduler });
 }

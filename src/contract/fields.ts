@@ -64,7 +64,15 @@ export interface ObjectSpec extends SpecBase<Record<string, unknown>> {
   jsonString?: boolean;
 }
 
-export type FieldSpec = StringSpec | NumberSpec | BooleanSpec | ObjectSpec;
+/** A JSON array of strings (image lists); `[]` counts as absent, as SDKs send it for an unused list. */
+export interface StringArraySpec extends SpecBase<string[]> {
+  type: 'string[]';
+  /** Each item's rules; its path is `field[i]`. */
+  items: StringSpec;
+  maxItems?: number;
+}
+
+export type FieldSpec = StringSpec | NumberSpec | BooleanSpec | ObjectSpec | StringArraySpec;
 export type Fields = Readonly<Record<string, FieldSpec>>;
 
 type Value<S> = S extends { oneOf: readonly (infer E)[] }
@@ -77,7 +85,9 @@ type Value<S> = S extends { oneOf: readonly (infer E)[] }
         ? boolean
         : S extends { type: 'object'; fields: infer F extends Fields }
           ? Parsed<F>
-          : never;
+          : S extends { type: 'string[]' }
+            ? string[]
+            : never;
 type AlwaysSet<S> = S extends { required: true } ? true : S extends { default: unknown } ? true : false;
 
 /** The typed result of a field table: required and defaulted fields are always set, others may be `null`. */
@@ -91,6 +101,7 @@ const TYPE_WORD = {
   number: 'a number',
   boolean: 'a boolean',
   object: 'an object',
+  'string[]': 'an array of strings',
 } as const;
 
 function badType(path: string, word: string): never {
@@ -166,6 +177,14 @@ function parseValue(spec: FieldSpec, raw: unknown, path: string): unknown {
       if (rule !== undefined) outOfRange(spec, parsed, path, rule);
       return parsed;
     }
+    case 'string[]': {
+      if (!Array.isArray(raw)) badType(path, TYPE_WORD['string[]']);
+      if (spec.maxItems !== undefined && raw.length > spec.maxItems) outOfRange(spec, raw as string[], path, `must have at most ${spec.maxItems} item${spec.maxItems === 1 ? '' : 's'} (got ${raw.length})`);
+      const items = raw.map((item, i) => parseValue(spec.items, item, `${path}[${i}]`) as string);
+      const rule = spec.check?.(items);
+      if (rule !== undefined) outOfRange(spec, items, path, rule);
+      return items;
+    }
   }
 }
 
@@ -174,7 +193,8 @@ function parseFieldsAt<F extends Fields>(obj: Record<string, unknown>, fields: F
   for (const [name, spec] of Object.entries(fields)) {
     const path = prefix + name;
     const raw = obj[name];
-    const absent = raw === undefined || raw === null || (spec.emptyAsAbsent === true && raw === '');
+    const absent =
+      raw === undefined || raw === null || (spec.emptyAsAbsent === true && raw === '') || (spec.type === 'string[]' && Array.isArray(raw) && raw.length === 0);
     if (absent) {
       if (spec.required) throw new CvError(50201, `Missing Param: ${path}`);
       out[name] = spec.default ?? null;

@@ -3,6 +3,11 @@ import type { CVProcessRequest } from './cvprocess.js';
 
 export const INTERNAL_REQ_KEY = 'high_aes_general_v21_L';
 
+/** infer_ctx.params.req_key: the cloud's internal name, the req_key without its `jimeng_` prefix. */
+export function internalReqKey(reqKey: string): string {
+  return reqKey.replace(/^jimeng_/, '');
+}
+
 export interface InferParams {
   app_id: string; aspect_ratio: string; common_params: string; ddim_steps: number; edit_session_id: string;
   fps: number; frames: number; group_name: string; height: number; input_image_url: string; is_only_sr: boolean;
@@ -36,7 +41,7 @@ export interface CVProcessData {
 /** What the response echoes of a finished job (the pipeline's job record satisfies it). */
 export interface EchoedJob {
   requestId: string;
-  request: Pick<CVProcessRequest, 'req_key' | 'prompt' | 'width' | 'height' | 'use_sr' | 'use_pre_llm'>;
+  request: Pick<CVProcessRequest, 'req_key' | 'prompt' | 'width' | 'height' | 'use_sr' | 'use_pre_llm' | 'image_input' | 'scale'>;
   seed: number;
   steps: number;
   guidanceScale: number;
@@ -63,13 +68,13 @@ export function buildCVProcessData(job: EchoedJob, delivery: DeliveredData): CVP
   const created = delivery.createdAt;
   const params: InferParams = {
     app_id: '', aspect_ratio: '', common_params: '', ddim_steps: job.steps, edit_session_id: '', fps: 0, frames: 0,
-    group_name: '', height: r.height, input_image_url: '', is_only_sr: false, is_pe: false,
+    group_name: '', height: r.height, input_image_url: r.image_input?.url ?? '', is_only_sr: false, is_pe: false,
     llm_result: job.rewrittenPrompt, media_source: '', n_samples: 0, negative_prompt: job.negativePrompt,
     ori_prompt: r.prompt, origin_request_id: '', output_height: job.outputHeight, output_width: job.outputWidth,
-    pe_result: '', predict_tags_result: '', rephraser_result: job.rewrittenPrompt, req_key: INTERNAL_REQ_KEY,
+    pe_result: '', predict_tags_result: '', rephraser_result: job.rewrittenPrompt, req_key: internalReqKey(r.req_key),
     rescale: 0, resolution: '', scale: job.guidanceScale, seed: job.seed, shift: 0, sr_img2img_fix_steps: 0,
     sr_scale: r.use_sr ? 2 : 0, sr_strength: job.srStrength, sr_upscaler: job.srMethod, steps: 0,
-    strength: 0.4, trace_id: '', translate_negative_prompt: '', translate_prompt: job.translatedPrompt,
+    strength: r.image_input ? (r.scale ?? 0.5) : 0.4, trace_id: '', translate_negative_prompt: '', translate_prompt: job.translatedPrompt,
     use_pre_llm: r.use_pre_llm, use_prompt_aug: false, use_sr: r.use_sr, version_id: '', video_url: '', vlm_edit: '',
     vlm_input: '', vlm_output: '', width: r.width,
   };

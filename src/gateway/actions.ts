@@ -7,6 +7,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { parseCancelTaskRequest, parseGetResultRequest } from '../contract/async-task.js';
 import { parseCVProcessRequest } from '../contract/cvprocess.js';
 import { CvError } from '../contract/errors.js';
+import { parseSubmitTaskRequest } from '../contract/jimeng-v3.js';
 import type { JobService } from '../jobs/service.js';
 
 export interface ActionContext {
@@ -43,8 +44,9 @@ export function createActions(jobs: JobService): Record<string, ActionDef<unknow
       return absoluteUrls(data, req);
     },
   };
-  const submitTask: ActionDef<ReturnType<typeof parseCVProcessRequest>> = {
-    parse: parseCVProcessRequest,
+  const submitTask: ActionDef<ReturnType<typeof parseSubmitTaskRequest>> = {
+    // Every served req_key (the Jimeng 3.x family is async-only).
+    parse: parseSubmitTaskRequest,
     async run(request, { requestId, accessKey, log }) {
       const taskId = await jobs.submitTask(request, { requestId, accessKey, log });
       log.info({ task_id: taskId }, 'task submitted');

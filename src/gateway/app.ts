@@ -4,6 +4,7 @@
  * signature → known Action → JSON body → the Action's own validation → limits); the handler only runs the
  * Action from the table (actions.ts).
  */
+import { Transform, type Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_TIMEOUTS, framingOptions, installNotFound, type HttpTimeouts } from './framing.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   service: string;
   maxSkewMs: number;
   bodyLimitBytes: number;
+  /** The body limit of the Actions that may carry a picture (IMAGE_ACTIONS); default bodyLimitBytes. */
+  imageBodyLimitBytes?: number;
   /** Request, header and keep-alive deadlines (default DEFAULT_TIMEOUTS). */
   timeouts?: HttpTimeouts;
   now?: () => Date;
@@ -179,7 +182,17 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     req.mengtu.lease = await opts.limiter.acquire(req.mengtu.accessKey);
   };
 
-  app.post('/', { preHandler: [authenticate, parseBody, applyLimits] }, async (req, reply) => {
+  // Only the Actions that may carry a picture read past the normal body limit.
+  const imageLimit = Math.max(opts.bodyLimitBytes, opts.imageBodyLimitBytes ?? opts.bodyLimitBytes);
+  const limitFor = (req: FastifyRequest): number => (IMAGE_ACTIONS.has((req.query as Record<string, unknown>).Action as string) ? imageLimit : opts.bodyLimitBytes);
+  const preParsing = async (req: FastifyRequest, _reply: FastifyReply, payload: Readable): Promise<Readable> => {
+    const limit = limitFor(req);
+    if (limit >= imageLimit) return payload;
+    if (Number(req.headers['content-length'] ?? 0) > limit) throw bodyTooLarge();
+    return capBody(payload, limit);
+  };
+
+  app.post('/', { bodyLimit: imageLimit, preParsing, preHandler: [authenticate, parseBody, applyLimits] }, async (req, reply) => {
     const st = req.mengtu;
     try {
       const data = await st.def!.run(st.input, { requestId: st.requestId, accessKey: st.accessKey, log: req.log, req, reply });
@@ -192,6 +205,27 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   opts.register?.(app);
   return app;
+}
+
+/** Actions whose body may hold a picture (jimeng_i2i_v30's binary_data_base64). */
+const IMAGE_ACTIONS: ReadonlySet<string> = new Set(['CVSync2AsyncSubmitTask']);
+
+/** The error Fastify raises for a body over its limit (the error handler answers 413 / 50213). */
+function bodyTooLarge(): Error {
+  return Object.assign(new Error('Request body is too large'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 });
+}
+
+/** Passes the body through until `limit` bytes, then fails it as too large (bodies without Content-Length). */
+function capBody(payload: Readable, limit: number): Readable {
+  let n = 0;
+  const capped = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      n += chunk.length;
+      cb(n > limit ? bodyTooLarge() : null, n > limit ? undefined : chunk);
+    },
+  });
+  payload.on('error', (err) => capped.destroy(err));
+  return payload.pipe(capped);
 }
 
 function bodyOf(req: FastifyRequest): Buffer {

@@ -75,7 +75,7 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
         onProgress: (e) => void bjob.updateProgress(e).catch(() => undefined),
       });
       if (!job.image) throw new Error('the pipeline produced no picture');
-      const { image, encoded: _encoded, ...record } = job;
+      const { image, encoded: _encoded, initImage: _init, ...record } = job;
       if (taskId) {
         await opts.tasks.finish(taskId, record, image);
         log.info('task done');

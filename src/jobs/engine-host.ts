@@ -1,8 +1,11 @@
 /**
- * Owns the loaded model: resolves (and on first start pulls) it, loads it once, and reports readiness for
- * /readyz. Requests before the engine is ready get 50501 rather than waiting without bound.
+ * Owns the loaded models: resolves (and on first start pulls) each, loads it once, and reports readiness
+ * for /readyz. Requests before the engine is ready get 50501 rather than waiting without bound. The default
+ * model serves every req_key unless `models` names another for it (MENGTU_MODEL_<REQ_KEY>); each distinct
+ * model is loaded once, by a host of its own.
  */
 import type { Logger } from 'pino';
+import { REQ_KEY_I2I_V30 } from '../contract/cvprocess.js';
 import { CvError } from '../contract/errors.js';
 import { retryPassingFailures, type RetryPolicy } from '../engine/download/retry.js';
 import { loadEngine } from '../engine/index.js';
@@ -13,6 +16,8 @@ export type EngineState = 'idle' | 'pulling' | 'loading' | 'ready' | 'failed' | 
 
 export interface EngineHostOptions {
   model: string;
+  /** req_key → model, for req_keys served by another model than `model`. */
+  models?: Readonly<Record<string, string>>;
   pull: boolean;
   threads: number;
   executionProvider: 'cpu' | 'cuda';
@@ -26,29 +31,72 @@ export interface EngineHostOptions {
 }
 
 export class EngineHost {
-  state: EngineState = 'idle';
-  detail = '';
+  private ownState: EngineState = 'idle';
+  private ownDetail = '';
   private loaded: Engine | null = null;
   private loading: Promise<Engine> | null = null;
   private readonly stopRetrying = new AbortController();
+  /** Hosts of the other models req_keys are mapped to, by model name. */
+  private readonly others = new Map<string, EngineHost>();
 
-  constructor(private readonly opts: EngineHostOptions) {}
-
-  get ready(): boolean {
-    return this.state === 'ready';
+  constructor(private readonly opts: EngineHostOptions) {
+    for (const m of new Set(Object.values(opts.models ?? {}))) {
+      if (m !== opts.model) this.others.set(m, new EngineHost({ ...opts, model: m, models: {} }));
+    }
   }
 
-  /** Starts loading (idempotent); resolves when ready, rejects when it failed. */
+  /** The model that serves `reqKey`. */
+  modelFor(reqKey: string): string {
+    return this.opts.models?.[reqKey] ?? this.opts.model;
+  }
+
+  /** The first host (default model first) that is not ready, for state and detail. */
+  private notReady(): EngineHost | undefined {
+    if (this.ownState !== 'ready') return undefined;
+    return [...this.others.values()].find((h) => !h.ready);
+  }
+
+  get state(): EngineState {
+    return this.notReady()?.state ?? this.ownState;
+  }
+
+  get detail(): string {
+    const other = this.notReady();
+    return other ? `${other.opts.model}: ${other.detail}` : this.ownDetail;
+  }
+
+  get ready(): boolean {
+    return this.ownState === 'ready' && [...this.others.values()].every((h) => h.ready);
+  }
+
+  /** Starts loading every model (idempotent); resolves with the default one when all are ready, rejects when one failed. */
   load(): Promise<Engine> {
     this.loading ??= this.doLoad();
-    return this.loading;
+    const others = [...this.others.values()].map((h) => h.load());
+    return Promise.all([this.loading, ...others]).then(([own]) => {
+      this.warnIfNoEncoder();
+      return own;
+    });
+  }
+
+  private warnedNoEncoder = false;
+
+  /** Image-to-image needs a vae_encoder: say at load time when the model serving it has none. */
+  private warnIfNoEncoder(): void {
+    const model = this.modelFor(REQ_KEY_I2I_V30);
+    if (this.warnedNoEncoder || this.engine(model).img2img) return;
+    this.warnedNoEncoder = true;
+    this.opts.log.warn(
+      { model },
+      `model ${model} has no vae_encoder/, so ${REQ_KEY_I2I_V30} and /v1/images/edits requests will fail (50501); set MENGTU_MODEL_JIMENG_I2I_V30 to a model that has one`,
+    );
   }
 
   private async doLoad(): Promise<Engine> {
     const { log } = this.opts;
     try {
-      this.state = 'pulling';
-      this.detail = `resolving model ${this.opts.model}`;
+      this.ownState = 'pulling';
+      this.ownDetail = `resolving model ${this.opts.model}`;
       const pull = (): ReturnType<typeof resolveModel> =>
         resolveModel(this.opts.model, {
           pull: this.opts.pull,
@@ -61,12 +109,12 @@ export class EngineHost {
               ...(this.opts.retry ? { policy: this.opts.retry } : {}),
               signal: this.stopRetrying.signal,
               onRetry: ({ attempt, delayMs, reason }) => {
-                this.detail = `model pull failed (${reason}); retry ${attempt} in ${Math.round(delayMs / 1000)} s`;
+                this.ownDetail = `model pull failed (${reason}); retry ${attempt} in ${Math.round(delayMs / 1000)} s`;
                 log.warn({ model: this.opts.model, attempt, delay_ms: delayMs, reason }, `model pull failed (${reason}); retrying in ${Math.round(delayMs / 1000)} s`);
               },
             });
-      this.state = 'loading';
-      this.detail = `loading ${model.dir}`;
+      this.ownState = 'loading';
+      this.ownDetail = `loading ${model.dir}`;
       const t0 = performance.now();
       const engine = await loadEngine(model.dir, {
         name: model.name,
@@ -77,12 +125,12 @@ export class EngineHost {
       });
       log.info({ model: model.name, dir: model.dir, ms: Math.round(performance.now() - t0) }, 'engine ready');
       this.loaded = engine;
-      this.state = 'ready';
-      this.detail = model.name;
+      this.ownState = 'ready';
+      this.ownDetail = model.name;
       return engine;
     } catch (err) {
-      this.state = 'failed';
-      this.detail = err instanceof Error ? err.message : String(err);
+      this.ownState = 'failed';
+      this.ownDetail = err instanceof Error ? err.message : String(err);
       log.error({ err, model: this.opts.model }, `engine failed to load: ${this.detail}`);
       if (this.opts.model !== 'tiny' && this.opts.role !== 'cli') {
         log.error('the server stays up but not ready (/readyz 503); to smoke-test without any download, start it with --model tiny');
@@ -91,15 +139,21 @@ export class EngineHost {
     }
   }
 
-  /** The engine, or 50501 while it is not ready. */
-  engine(): Engine {
-    if (this.loaded && this.state === 'ready') return this.loaded;
-    throw new CvError(50501, undefined, { logDetail: `engine not ready (${this.state}: ${this.detail})` });
+  /** The engine of `model` (default: the default model), or 50501 while it is not ready. */
+  engine(model?: string): Engine {
+    if (model !== undefined && model !== this.opts.model) {
+      const other = this.others.get(model);
+      if (!other) throw new CvError(50501, undefined, { logDetail: `no engine is configured for model ${model}` });
+      return other.engine();
+    }
+    if (this.loaded && this.ownState === 'ready') return this.loaded;
+    throw new CvError(50501, undefined, { logDetail: `engine not ready (${this.ownState}: ${this.ownDetail})` });
   }
 
   async close(): Promise<void> {
+    await Promise.all([...this.others.values()].map((h) => h.close()));
     this.stopRetrying.abort();
-    this.state = 'closed';
+    this.ownState = 'closed';
     const e = this.loaded;
     this.loaded = null;
     if (e) await e.close();

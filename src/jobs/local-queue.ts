@@ -38,33 +38,33 @@ export class InProcessQueue implements JobQueue {
     this.queue = new PQueue({ concurrency: opts.workers });
   }
 
-  async assertCapacity(): Promise<void> {
-    this.checkCapacity();
+  async assertCapacity(model?: string): Promise<void> {
+    this.checkCapacity(model);
   }
 
-  private checkCapacity(): void {
-    this.opts.host.engine();
+  private checkCapacity(model?: string): void {
+    this.opts.host.engine(model);
     if (this.queue.size >= this.opts.maxQueue) {
       throw new CvError(50430, undefined, { logDetail: `engine queue full (${this.queue.size} waiting)` });
     }
   }
 
   async run(payload: JobPayload, opts: RunOptions = {}): Promise<Produced> {
-    this.checkCapacity();
+    this.checkCapacity(payload.model);
     const job = await this.add(payload, opts);
     if (!job.image) throw new Error('the pipeline produced no picture');
-    const { image, encoded: _encoded, ...record } = job;
+    const { image, encoded: _encoded, initImage: _init, ...record } = job;
     return { job: record, picture: image };
   }
 
   async enqueue(payload: JobPayload & { taskId: string }): Promise<void> {
-    this.checkCapacity();
+    this.checkCapacity(payload.model);
     const log = this.opts.log;
     const taskLog = log.child({ task_id: payload.taskId, request_id: payload.requestId });
     const settled: Promise<void> = this.add(payload, { log: taskLog })
       .then(async (job) => {
         if (!job.image) throw new Error('the pipeline produced no picture');
-        const { image, encoded: _encoded, ...record } = job;
+        const { image, encoded: _encoded, initImage: _init, ...record } = job;
         await this.opts.tasks.finish(payload.taskId, record, image);
         taskLog.info('task done');
       })

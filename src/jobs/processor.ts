@@ -37,7 +37,7 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
   // An async submit ran these before answering; a task does not run them twice.
   const forTasks = production.filter((s) => !SUBMIT_CHECK_STAGES.has(s.name));
   return async (payload, ctl) => {
-    const engine = opts.host.engine();
+    const engine = opts.host.engine(payload.model);
     const t0 = performance.now();
     const job = newJob(payload.request, payload.requestId, engine.modelName);
     const base = { requestId: payload.requestId, ...(payload.taskId ? { taskId: payload.taskId } : {}) };

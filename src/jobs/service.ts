@@ -36,6 +36,8 @@ export interface JobServiceOptions {
   stages: readonly Stage[];
   /** The configured model's name, put on each payload. */
   model: string;
+  /** The model serving a req_key (MENGTU_MODEL_<REQ_KEY>); default: `model` for all. */
+  modelFor?: (reqKey: string) => string;
   log: Logger;
   observeStage?: StageObserver;
   now?: () => Date;
@@ -59,6 +61,10 @@ export class JobService {
     this.now = opts.now ?? (() => new Date());
   }
 
+  private modelFor(reqKey: string): string {
+    return this.opts.modelFor?.(reqKey) ?? this.opts.model;
+  }
+
   get queue(): JobQueue {
     return this.opts.queue;
   }
@@ -67,7 +73,7 @@ export class JobService {
   async process(request: CVProcessRequest, meta: CallMeta & { signal?: AbortSignal }): Promise<{ job: Job; data: CVProcessData }> {
     request = withSeed(request);
     const produced = await this.opts.queue.run(
-      { request, requestId: meta.requestId, accessKey: meta.accessKey, model: this.opts.model },
+      { request, requestId: meta.requestId, accessKey: meta.accessKey, model: this.modelFor(request.req_key) },
       { ...(meta.signal ? { signal: meta.signal } : {}), ...(meta.log ? { log: meta.log } : {}) },
     );
     const delivery: Delivery = { returnUrl: request.return_url, logo: request.logo_info, aigcMeta: null };
@@ -78,13 +84,14 @@ export class JobService {
   async submitTask(request: CVProcessRequest, meta: CallMeta): Promise<string> {
     const log = meta.log ?? this.opts.log;
     // Refusals a caller must see now: risky prompt text, nothing to run it, a full queue.
-    await runPipeline(newJob(request, meta.requestId, this.opts.model), this.checks, { log }, this.opts.observeStage);
-    await this.opts.queue.assertCapacity();
+    const model = this.modelFor(request.req_key);
+    await runPipeline(newJob(request, meta.requestId, model), this.checks, { log }, this.opts.observeStage);
+    await this.opts.queue.assertCapacity(model);
     request = withSeed(request);
     const taskId = newTaskId();
     await this.opts.tasks.create(taskId, meta.accessKey);
     try {
-      await this.opts.queue.enqueue({ request, requestId: meta.requestId, accessKey: meta.accessKey, taskId, model: this.opts.model });
+      await this.opts.queue.enqueue({ request, requestId: meta.requestId, accessKey: meta.accessKey, taskId, model });
     } catch (err) {
       // Not accepted after all (a full queue raced us): the task never existed for the caller.
       await this.opts.tasks.cancel(taskId);
@@ -128,7 +135,7 @@ export class JobService {
   /** Runs the delivery stages over a finished picture and builds the §5 data. */
   private async deliver(record: JobRecord, picture: RawImage, delivery: Delivery, meta: Omit<CallMeta, 'requestId'>): Promise<{ job: Job; data: CVProcessData }> {
     const log = meta.log ?? this.opts.log;
-    const job: Job = { ...record, delivery, image: picture, encoded: [], imageUrls: null, stageMs: { ...record.stageMs } };
+    const job: Job = { ...record, delivery, initImage: null, image: picture, encoded: [], imageUrls: null, stageMs: { ...record.stageMs } };
     const done = await runPipeline(job, this.delivery, { log }, this.opts.observeStage);
     if (done.delivery.returnUrl && !done.imageUrls) throw new Error('return_url requested but no image store is configured');
     const data = buildCVProcessData(done, {

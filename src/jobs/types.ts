@@ -81,7 +81,7 @@ export interface QueueCounts {
 export interface JobQueue {
   readonly kind: 'in-process' | 'bullmq';
   /** Throws 50501 when nothing can take work (no engine loaded) and 50430 when the queue is full. */
-  assertCapacity(): Promise<void>;
+  assertCapacity(model?: string): Promise<void>;
   /** Enqueues and waits for the picture (CVProcess). Rejects with the job's CvError. */
   run(payload: JobPayload, opts?: RunOptions): Promise<Produced>;
   /**

@@ -25,6 +25,7 @@ export function newJob(request: CVProcessRequest, requestId: string, model = '')
     srMethod: '',
     imageRisk: null,
     delivery: { returnUrl: request.return_url, logo: request.logo_info, aigcMeta: null },
+    initImage: null,
     image: null,
     encoded: [],
     imageUrls: null,

@@ -64,6 +64,8 @@ export interface Job {
   /** The output-image classifier's scores; null when it did not run. */
   imageRisk: ImageRiskScores | null;
   delivery: Delivery;
+  /** Image-to-image: the decoded input picture (the input_image stage); null otherwise. Never stored. */
+  initImage: RawImage | null;
   /** Set by the engine stage; later stages transform it. */
   image: RawImage | null;
   /** Encoded output images (PNG), set by the encode stage. */
@@ -75,7 +77,7 @@ export interface Job {
 }
 
 /** A job without its pixels: what a queue returns and a task store keeps (the picture travels apart). */
-export type JobRecord = Omit<Job, 'image' | 'encoded'>;
+export type JobRecord = Omit<Job, 'image' | 'encoded' | 'initImage'>;
 
 /** Step progress a stage reports (the generate stage: one per denoising step). */
 export interface StageProgress {

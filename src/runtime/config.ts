@@ -11,6 +11,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { REQ_KEY_I2I_V30, REQ_KEY_T2I_V30, REQ_KEY_T2I_V31, REQ_KEY_V21 } from '../contract/cvprocess.js';
 import type { LlmConfig } from '../pipeline/rewrite/llm.js';
 import type { S3StoreConfig } from '../storage/s3.js';
 
@@ -72,6 +73,7 @@ export const CONFIG_SCHEMA = {
     dataDir: str('MENGTU_DATA_DIR', './data', 'keys file, task records, stored images, URL-signing secret', { flag: '--data-dir' }),
     logLevel: oneOf('MENGTU_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'log level'),
     bodyLimitBytes: int('MENGTU_BODY_LIMIT_BYTES', 1024 * 1024, 1024, MAX, 'larger request bodies get 413 / 50213'),
+    imageBodyLimitBytes: int('MENGTU_IMAGE_BODY_LIMIT_BYTES', 8 * 1024 * 1024, 1024, MAX, 'the body limit of the calls that carry a picture (`CVSync2AsyncSubmitTask`, for `jimeng_i2i_v30`\'s ≤ 4.7 MB image in base64, and `/v1/images/edits`); the other calls keep `MENGTU_BODY_LIMIT_BYTES`'),
     requestTimeoutMs: int('MENGTU_REQUEST_TIMEOUT_MS', 30_000, 0, MAX, 'the whole request (headers and body) must arrive within this, else 408 and the connection closes (a body trickled at 1 byte/s is cut); `0` = no limit. The answer may take longer'),
     headersTimeoutMs: int('MENGTU_HEADERS_TIMEOUT_MS', 10_000, 1, MAX, 'the request headers must arrive within this, else 408'),
     keepAliveTimeoutMs: int('MENGTU_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, MAX, 'an idle keep-alive connection is closed after this'),
@@ -93,6 +95,10 @@ export const CONFIG_SCHEMA = {
   },
   engine: {
     model: str('MENGTU_MODEL', 'sd-turbo', 'registry name (`mengtu models list`), `owner/repo` on the hub, a local directory in the diffusers ONNX layout, or `tiny`', { flag: '--model' }),
+    modelV21: optStr('MENGTU_MODEL_JIMENG_HIGH_AES_GENERAL_V21_L', 'the model for `jimeng_high_aes_general_v21_L` (same forms as `MENGTU_MODEL`); each distinct model is loaded once', { defaultDoc: '`MENGTU_MODEL`' }),
+    modelT2iV30: optStr('MENGTU_MODEL_JIMENG_T2I_V30', 'the model for `jimeng_t2i_v30` (1328² by default: an SDXL-class model fits it)', { defaultDoc: '`MENGTU_MODEL`' }),
+    modelT2iV31: optStr('MENGTU_MODEL_JIMENG_T2I_V31', 'the model for `jimeng_t2i_v31`', { defaultDoc: '`MENGTU_MODEL`' }),
+    modelI2iV30: optStr('MENGTU_MODEL_JIMENG_I2I_V30', 'the model for `jimeng_i2i_v30` and `/v1/images/edits` (needs a `vae_encoder/`)', { defaultDoc: '`MENGTU_MODEL`' }),
     pullOnStart: bool('MENGTU_PULL_ON_START', true, 'download the model on start when it is missing', { flag: '--no-pull' }),
     threads: int('MENGTU_THREADS', 0, 0, 1024, 'ONNX Runtime intra-op threads', { flag: '--threads', defaultDoc: 'all cores' }),
     executionProvider: oneOf('MENGTU_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu', '`cpu` or `cuda` (needs an onnxruntime-node build with CUDA; a clear error otherwise)'),
@@ -143,6 +149,7 @@ export const CONFIG_SCHEMA = {
     imageRiskThreshold: num('MENGTU_IMAGE_RISK_THRESHOLD', 0.8, 0, 1, 'unsafe score above which an image is refused'),
     riskListsDir: list('MENGTU_RISK_LISTS_DIR', 'comma-separated directories of operator risk lists (`*.txt`), added to the shipped lists'),
     riskCopyright: bool('MENGTU_RISK_COPYRIGHT', true, 'include the shipped `[copyright]` list'),
+    imageUrlsPrivate: bool('MENGTU_IMAGE_URLS_PRIVATE', false, 'let `jimeng_i2i_v30` `image_urls` point at loopback and private networks (a closed deployment); off, such URLs get 50200 so callers cannot make the server fetch internal addresses'),
   },
   label: {
     aiLabel: bool('MENGTU_AI_LABEL', true, 'write the implicit AI-generated label (GB 45438-2025 AIGC + IPTC XMP) into every PNG'),
@@ -233,6 +240,21 @@ export function renderConfigDocs(): string {
     parts.push('');
   }
   return parts.join('\n');
+}
+
+/** req_key → model for the req_keys configured apart from MENGTU_MODEL (the others use it). */
+export function reqKeyModels(cfg: Pick<Config, 'engine'>): Record<string, string> {
+  const e = cfg.engine;
+  const out: Record<string, string> = {};
+  for (const [key, model] of [
+    [REQ_KEY_V21, e.modelV21],
+    [REQ_KEY_T2I_V30, e.modelT2iV30],
+    [REQ_KEY_T2I_V31, e.modelT2iV31],
+    [REQ_KEY_I2I_V30, e.modelI2iV30],
+  ] as const) {
+    if (model) out[key] = model;
+  }
+  return out;
 }
 
 /** The bucket settings for the image stores, or null when no bucket is configured. */

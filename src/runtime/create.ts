@@ -29,7 +29,7 @@ import { LocalImageStore } from '../storage/local.js';
 import { S3ImageStore } from '../storage/s3.js';
 import { startSweeper } from '../storage/sweeper.js';
 import type { ImageStore } from '../storage/types.js';
-import { llmOptions, s3Options, type Config } from './config.js';
+import { llmOptions, reqKeyModels, s3Options, type Config } from './config.js';
 
 /**
  * embedded: one process, in-process queue, engine here (no Redis configured);
@@ -125,13 +125,14 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
     hosting,
     producer: cfg.label.producer,
     aiLabel: cfg.label.aiLabel,
+    ...(cfg.safety.imageUrlsPrivate ? { allowPrivateImageUrls: true } : {}),
     ...(cpuPool ? { cpuPool } : {}),
     ...(opts.generate ? { generate: opts.generate } : {}),
   };
   const stages = createStages(deps);
   const redis = cfg.queue.redisUrl ? { redisUrl: cfg.queue.redisUrl, prefix: cfg.queue.prefix, queueName: cfg.queue.name } : null;
   if (role !== 'embedded' && !redis) throw new Error(`the ${role} role needs Redis (--redis or MENGTU_REDIS_URL)`);
-  const host = new EngineHost({ model: cfg.engine.model, pull: cfg.engine.pullOnStart, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log, ...(opts.oneShot ? { retry: false, role: 'cli' } as const : {}) });
+  const host = new EngineHost({ model: cfg.engine.model, models: reqKeyModels(cfg), pull: cfg.engine.pullOnStart, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, log, ...(opts.oneShot ? { retry: false, role: 'cli' } as const : {}) });
   const pictures = pictureStore(cfg, redis !== null);
   const ttlMs = cfg.tasks.ttlHours * 3_600_000;
   const tasks: TaskStore = redis
@@ -142,7 +143,7 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const processJob = createJobProcessor({ host, stages, tasks, log, ...(opts.observeStage ? { observeStage: opts.observeStage } : {}) });
   const bull = redis && role === 'gateway' ? new BullJobQueue({ ...redis, maxQueue: cfg.engine.maxQueue, tasks, pictures, log }) : null;
   const queue: JobQueue = bull ?? new InProcessQueue({ host, process: processJob, tasks, workers: cfg.engine.workers, maxQueue: cfg.engine.maxQueue, log });
-  const jobs = new JobService({ queue, tasks, stages, model: cfg.engine.model, log, ...(opts.observeStage ? { observeStage: opts.observeStage } : {}) });
+  const jobs = new JobService({ queue, tasks, stages, model: cfg.engine.model, modelFor: (reqKey) => host.modelFor(reqKey), log, ...(opts.observeStage ? { observeStage: opts.observeStage } : {}) });
   const worker =
     redis && role === 'worker'
       ? createBullWorker({ ...redis, process: processJob, tasks, pictures, log, concurrency: cfg.engine.workers, model: cfg.engine.model, lockDurationMs: cfg.queue.jobLockMs, stalledIntervalMs: cfg.queue.stalledCheckMs })

@@ -95,6 +95,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
     service: cfg.auth.service,
     maxSkewMs: cfg.auth.maxSkewSeconds * 1000,
     bodyLimitBytes: cfg.server.bodyLimitBytes,
+    imageBodyLimitBytes: cfg.server.imageBodyLimitBytes,
     timeouts: { requestTimeoutMs: cfg.server.requestTimeoutMs, headersTimeoutMs: cfg.server.headersTimeoutMs, keepAliveTimeoutMs: cfg.server.keepAliveTimeoutMs },
     ...(opts.now ? { now: opts.now } : {}),
     register: (app) => {

@@ -3,6 +3,9 @@ import { CvError } from '../../contract/errors.js';
 import type { Engine, StepInfo } from '../../engine/types.js';
 import type { Job, Stage } from '../types.js';
 
+/** jimeng_i2i_v30's default `scale` (the engine's strength). */
+const DEFAULT_I2I_SCALE = 0.5;
+
 export interface GenerateStageOptions {
   /** Ask the engine for decoded step previews (TAESD when installed, else the linear map), when ctx.wantPreview says so. */
   previews?: boolean;
@@ -49,10 +52,12 @@ export function generateStage(opts: GenerateStageOptions = {}): Stage {
               ...(opts.previews ? { previews: ctx.wantPreview ? () => ctx.wantPreview!() : true } : {}),
             }
           : {}),
+        ...(job.initImage ? { init: { image: job.initImage, strength: job.request.scale ?? DEFAULT_I2I_SCALE } } : {}),
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
       job.model = engine.modelName;
       job.image = out.image;
+      job.initImage = null;
       job.steps = out.steps;
       job.guidanceScale = out.guidanceScale;
       job.negativePrompt = out.negativePrompt;

@@ -1,5 +1,6 @@
 /**
- * The pipeline in request order (DESIGN.md): text risk → typography plan → prompt rewrite → diffusion →
+ * The pipeline in request order (DESIGN.md): text risk → input image (image-to-image: limits, image risk
+ * 50411, decode) → typography plan → prompt rewrite → diffusion →
  * super-resolution → typography render → image risk → watermark → encode (+AI label) → store.
  * Each stage's dependencies are closed over here, so a reader finds every stage in one list.
  */
@@ -12,6 +13,7 @@ import type { CpuPool } from '../offload/pool.js';
 import type { Stage } from '../types.js';
 import { encodeStage } from './encode.js';
 import { generateStage, type GenerateStageOptions } from './generate.js';
+import { inputImageStage } from './input-image.js';
 import { rewriteStage } from './rewrite.js';
 import { imageRiskStage, textRiskStage } from './safety.js';
 import { seedStage } from './seed.js';
@@ -22,6 +24,7 @@ import { watermarkStage } from './watermark.js';
 
 export { encodeStage, type EncodeStageOptions } from './encode.js';
 export { generateStage, type GenerateStageOptions } from './generate.js';
+export { decodeInputImage, inputImageStage, type InputImageOptions } from './input-image.js';
 export { rewriteStage } from './rewrite.js';
 export { imageRiskStage, textRiskStage } from './safety.js';
 export { seedStage } from './seed.js';
@@ -44,6 +47,8 @@ export interface StageDeps {
   generate?: GenerateStageOptions;
   /** Worker threads for the CPU-heavy stages; without it they run in-process (benches, tests of one stage). */
   cpuPool?: CpuPool;
+  /** Image-to-image inputs given as URLs may point at loopback/private addresses (default: refused). */
+  allowPrivateImageUrls?: boolean;
 }
 
 /**
@@ -64,6 +69,7 @@ export function createStages(deps: StageDeps): Stage[] {
   return [
     seedStage,
     textRiskStage(deps.textRisk),
+    inputImageStage({ imageRisk: deps.imageRisk, ...(deps.allowPrivateImageUrls ? { allowPrivateUrls: true } : {}) }),
     typographyPlanStage,
     rewriteStage(deps.rewriter, deps.textRisk),
     generateStage(deps.generate),
