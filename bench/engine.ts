@@ -8,7 +8,13 @@
  *            --no-graph-cache --reuse-memory unet|all|none --no-tiling   (the engine's memory/start-up settings;
  *            `--no-graph-cache --reuse-memory all --no-tiling` is how the engine ran before they existed)
  *            --taesd DIR|tiny --decoders   (a TAESD for previews / the final image; time each decoder alone)
+ *            --decoder vae|taesd   (the final image's decoder; taesd needs --taesd)
  *            --int8   (also quantize the model and measure the int8 copies — all weights, MatMul only — with PSNR)
+ *            --compare DIR   (PSNR of this model's picture against DIR's, same seed and noise: an int8 copy
+ *                             made by `mengtu models quantize` against its fp32 source)
+ *
+ * An SD-Turbo-class folder (the real SD 2.1 graphs, random weights, 4.9 GB): `npm run tiny-model -- --kind
+ * sd-turbo-class /tmp/sdturbo`, then `npm run bench:engine -- --model /tmp/sdturbo` (512², 1 step, cfg 0).
  *
  * Each model is measured in its own child process so its peak RSS is its own (maxRSS never goes down).
  * Built-in synthetic names: `tiny` (the test model), `tiny-sdxl` (the SDXL-signature test model), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
@@ -82,6 +88,10 @@ export interface ModelBenchSpec {
   decoders?: boolean;
   /** Also quantize the model to int8 (`mengtu models quantize`) and measure the copy, with its PSNR. */
   int8?: boolean;
+  /** The final image's decoder (default the engine's: vae). */
+  decoder?: 'vae' | 'taesd';
+  /** Another folder to compare this model's picture with (PSNR, same request). */
+  compare?: string;
 }
 
 export interface EngineBenchOptions {
@@ -198,6 +208,7 @@ function loadOptions(spec: ModelBenchSpec, scratch: string): LoadEngineOptions {
     ...(spec.reuseMemory ? { reuseMemory: spec.reuseMemory } : {}),
     ...(spec.tiling === false ? { vaeTiling: false as const } : {}),
     ...(spec.taesd ? { taesd: spec.taesd === 'tiny' ? path.join(scratch, 'taesd') : spec.taesd } : {}),
+    ...(spec.decoder ? { decoder: spec.decoder } : {}),
   };
 }
 
@@ -392,6 +403,27 @@ async function benchInt8(spec: ModelBenchSpec): Promise<EngineBenchRow[]> {
   }
 }
 
+/**
+ * PSNR of `spec.model`'s picture against `reference`'s for the same request (seed, so the same starting
+ * noise, and the same final decoder), one model loaded at a time, in this process (before the measured child).
+ */
+async function comparePictures(spec: ModelBenchSpec, reference: string): Promise<number> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'mengtu-bench-compare-'));
+  try {
+    await ensureBenchTaesd(spec, scratch);
+    const req = { prompt: 'a photo of a cat', width: spec.size, height: spec.size, seed: 42, steps: spec.steps, guidanceScale: spec.guidanceScale };
+    const images = [];
+    for (const dir of [await modelDir(reference, scratch), await modelDir(spec.model, scratch)]) {
+      const e = await DiffusionEngine.load(dir, { ...loadOptions(spec, scratch), graphCache: false });
+      images.push((await e.generate(req)).image);
+      await e.close();
+    }
+    return psnr(images[0]!, images[1]!);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 function childArgs(spec: ModelBenchSpec): string[] {
   const args = ['--import', 'tsx', SELF, '--json', '--model', spec.model, '--size', String(spec.size), '--steps', String(spec.steps), '--cfg', String(spec.guidanceScale), '--runs', String(spec.runs)];
   if (spec.threads) args.push('--threads', String(spec.threads));
@@ -401,6 +433,7 @@ function childArgs(spec: ModelBenchSpec): string[] {
   if (spec.taesd) args.push('--taesd', spec.taesd);
   if (spec.decoders) args.push('--decoders');
   if (spec.int8) args.push('--int8');
+  if (spec.decoder) args.push('--decoder', spec.decoder);
   return args;
 }
 
@@ -450,6 +483,8 @@ async function main(): Promise<void> {
       taesd: { type: 'string' },
       decoders: { type: 'boolean', default: false },
       int8: { type: 'boolean', default: false },
+      decoder: { type: 'string' },
+      compare: { type: 'string' },
       // Internal, between the parent and its child processes.
       scratch: { type: 'string' },
       'cold-load': { type: 'boolean', default: false },
@@ -465,6 +500,9 @@ async function main(): Promise<void> {
     return n;
   };
   const threads = num(values.threads, 'threads');
+  const decoder = values.decoder;
+  if (decoder !== undefined && decoder !== 'vae' && decoder !== 'taesd') throw new Error(`--decoder must be vae or taesd, got ${decoder}`);
+  if (decoder === 'taesd' && !values.taesd) throw new Error('--decoder taesd needs --taesd DIR|tiny');
   if (!values.model?.length) {
     await runEngineBench({ ...(num(values.runs, 'runs') !== undefined ? { runs: num(values.runs, 'runs')! } : {}), ...(threads ? { threads } : {}) });
     return;
@@ -481,6 +519,7 @@ async function main(): Promise<void> {
     ...(values['no-tiling'] ? { tiling: false } : {}),
     ...(values.taesd ? { taesd: values.taesd } : {}),
     ...(values.decoders ? { decoders: true } : {}),
+    ...(decoder ? { decoder } : {}),
   }));
   if (values.json) {
     // A child run: exactly one model, one line on stdout.
@@ -491,7 +530,9 @@ async function main(): Promise<void> {
   }
   const rows: EngineBenchRow[] = [];
   for (const spec of specs) {
-    rows.push(await benchInChild(spec));
+    const psnrVsFp32 = values.compare ? await comparePictures(spec, values.compare) : undefined;
+    const row = await benchInChild(spec);
+    rows.push(psnrVsFp32 === undefined ? row : { ...row, psnrVsFp32 });
     if (values.int8) rows.push(...(await benchInt8(spec)));
   }
   console.log(formatEngineBench(rows));

@@ -123,6 +123,12 @@ export class GraphBuilder {
 
   /** The encoded model, and the external data bytes when an external file was asked for. */
   encode(opset = 17): { model: Uint8Array; externalData: Buffer | null } {
+    const { model, externalParts } = this.encodeParts(opset);
+    return { model, externalData: externalParts ? Buffer.concat(externalParts) : null };
+  }
+
+  /** The same with the external data as its initializers' buffers, in file order: a multi-GB graph is written without one more copy. */
+  encodeParts(opset = 17): { model: Uint8Array; externalParts: Buffer[] | null } {
     const model = onnx.ModelProto.encode({
       irVersion: 8,
       producerName: 'mengtu',
@@ -135,6 +141,6 @@ export class GraphBuilder {
         output: this.outputs,
       },
     }).finish();
-    return { model, externalData: this.externalDataFile ? Buffer.concat(this.external) : null };
+    return { model, externalParts: this.externalDataFile ? this.external : null };
   }
 }

@@ -5,3 +5,4 @@ export { tinyTokenizerFiles, type TinyTokenizerFiles } from './tokenizer-files.j
 export type { MiniOptions } from './mini.js';
 export type { TaesdOptions } from './taesd.js';
 export { buildTinySdxlModel, TINY_SDXL, type TinySdxlModelOptions } from './sdxl.js';
+export { buildSdTurboClassModel, SD_TURBO_CONFIG, type SdTurboClassConfig, type SdTurboClassReport } from './sd-turbo-class.js';
