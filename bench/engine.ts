@@ -9,6 +9,7 @@
  *            `--no-graph-cache --reuse-memory all --no-tiling` is how the engine ran before they existed)
  *            --taesd DIR|tiny --decoders   (a TAESD for previews / the final image; time each decoder alone)
  *            --decoder vae|taesd   (the final image's decoder; taesd needs --taesd)
+ *            --low-memory   (the engine's lowMemory: the text encoder unloaded between requests)
  *            --int8   (also quantize the model and measure the int8 copies — all weights, MatMul only — with PSNR)
  *            --compare DIR   (PSNR of this model's picture against DIR's, same seed and noise: an int8 copy
  *                             made by `mengtu models quantize` against its fp32 source)
@@ -54,6 +55,8 @@ export interface EngineBenchRow {
   unetMsPerStep: number;
   vaeMs: number;
   totalMs: number;
+  /** CPU time of that generate (all threads): on a loaded machine, what it would take a quiet one (÷ the threads it keeps busy). */
+  totalCpuMs: number;
   bareMs: number;
   /** mengtu total / bare session.run loop total. */
   ratio: number;
@@ -86,6 +89,8 @@ export interface ModelBenchSpec {
   taesd?: string;
   /** Also time each decoder alone at 512² and 1024². */
   decoders?: boolean;
+  /** The engine's lowMemory setting (the text encoder unloaded between requests). */
+  lowMemory?: boolean;
   /** Also quantize the model to int8 (`mengtu models quantize`) and measure the copy, with its PSNR. */
   int8?: boolean;
   /** The final image's decoder (default the engine's: vae). */
@@ -155,7 +160,9 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   const vaeOut = vae.outputName('sample');
 
   const t0 = performance.now();
-  const text = (await te.session.run({ [idsInfo.name]: idsTensor(idsInfo.type, ids, [prompts, L]) }, [teOut]))[teOut]!;
+  // With lowMemory the engine reloads the text encoder each request and unloads it after: so does this loop.
+  const text = (await (await te.ensureLoaded()).run({ [idsInfo.name]: idsTensor(idsInfo.type, ids, [prompts, L]) }, [teOut]))[teOut]!;
+  if (engine.lowMemory && !engine.sdxl) await te.unload();
   let hidden = text.dims[2]!;
   const added: Record<string, ort.Tensor> = {};
   if (sdxl) {
@@ -209,6 +216,7 @@ function loadOptions(spec: ModelBenchSpec, scratch: string): LoadEngineOptions {
     ...(spec.tiling === false ? { vaeTiling: false as const } : {}),
     ...(spec.taesd ? { taesd: spec.taesd === 'tiny' ? path.join(scratch, 'taesd') : spec.taesd } : {}),
     ...(spec.decoder ? { decoder: spec.decoder } : {}),
+    ...(spec.lowMemory ? { lowMemory: true } : {}),
   };
 }
 
@@ -280,12 +288,16 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { 
     const total: number[] = [];
     const bare: number[] = [];
     const own: number[] = [];
+    const cpuTotal: number[] = [];
     const graphs = [engine.textEncoder, engine.unet, engine.vae, ...(engine.sdxl ? [engine.sdxl.encoder2] : [])];
     const inRun = (): number => graphs.reduce((a, g) => a + g.runMs, 0);
     for (let r = 0; r < runs; r++) {
       // Interleaved so drift (thermal, other load) hits both sides alike.
       const before = inRun();
+      const c1 = process.cpuUsage();
       const out = await engine.generate({ ...req, seed: 42 + r });
+      const c2 = process.cpuUsage(c1);
+      cpuTotal.push((c2.user + c2.system) / 1000);
       own.push(out.timings.totalMs - (inRun() - before));
       te.push(out.timings.textEncoderMs);
       unet.push(out.timings.unetMsPerStep);
@@ -308,6 +320,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { 
       unetMsPerStep: median(unet),
       vaeMs: median(vae),
       totalMs,
+      totalCpuMs: median(cpuTotal),
       bareMs,
       ratio: totalMs / bareMs,
       overheadMs: totalMs - bareMs,
@@ -322,7 +335,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { 
 }
 
 export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
-  const head = ['model', 'size', 'steps', 'cfg', 'load ms (cpu)', 'cached load ms (cpu)', 'text ms', 'unet ms/step', 'decoder ms', 'total ms', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB', 'PSNR vs fp32'];
+  const head = ['model', 'size', 'steps', 'cfg', 'load ms (cpu)', 'cached load ms (cpu)', 'text ms', 'unet ms/step', 'decoder ms', 'total ms (cpu)', 'bare ms', 'ratio', 'own ms', 'own ratio', 'peak RSS MB', 'PSNR vs fp32'];
   const body = rows.map((r) => [
     r.model,
     String(r.size),
@@ -333,7 +346,7 @@ export function formatEngineBench(rows: readonly EngineBenchRow[]): string {
     r.textEncoderMs.toFixed(1),
     r.unetMsPerStep.toFixed(1),
     r.vaeMs.toFixed(1),
-    r.totalMs.toFixed(1),
+    `${r.totalMs.toFixed(0)} (${r.totalCpuMs?.toFixed(0) ?? '-'})`,
     r.bareMs.toFixed(1),
     r.ratio.toFixed(3),
     r.ownMs.toFixed(1),
@@ -434,6 +447,7 @@ function childArgs(spec: ModelBenchSpec): string[] {
   if (spec.decoders) args.push('--decoders');
   if (spec.int8) args.push('--int8');
   if (spec.decoder) args.push('--decoder', spec.decoder);
+  if (spec.lowMemory) args.push('--low-memory');
   return args;
 }
 
@@ -484,6 +498,7 @@ async function main(): Promise<void> {
       decoders: { type: 'boolean', default: false },
       int8: { type: 'boolean', default: false },
       decoder: { type: 'string' },
+      'low-memory': { type: 'boolean', default: false },
       compare: { type: 'string' },
       // Internal, between the parent and its child processes.
       scratch: { type: 'string' },
@@ -520,6 +535,7 @@ async function main(): Promise<void> {
     ...(values.taesd ? { taesd: values.taesd } : {}),
     ...(values.decoders ? { decoders: true } : {}),
     ...(decoder ? { decoder } : {}),
+    ...(values['low-memory'] ? { lowMemory: true } : {}),
   }));
   if (values.json) {
     // A child run: exactly one model, one line on stdout.

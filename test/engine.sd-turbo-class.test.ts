@@ -98,4 +98,25 @@ describe('SD-Turbo-class generator', () => {
       await engine.close();
     }
   });
+
+  it('lowMemory unloads the text encoder after each prompt and reloads it for the next, with the same pictures', async () => {
+    const req = { prompt: 'a photo of a cat', width: 64, height: 64, seed: 5, steps: 1, guidanceScale: 0 };
+    const cache = path.join(root, 'ort-cache');
+    const plain = await DiffusionEngine.load(dir, { graphCache: cache, taesd: null, threads: 1 });
+    const low = await DiffusionEngine.load(dir, { graphCache: cache, taesd: null, threads: 1, lowMemory: true });
+    try {
+      const a = await plain.generate(req);
+      const b = await low.generate(req);
+      assert.throws(() => low.textEncoder.session, /unloaded/);
+      assert.equal(plain.textEncoder.session.inputNames[0], 'input_ids');
+      const [c, d] = await Promise.all([low.generate({ ...req, prompt: 'a red house' }), low.generate(req)]);
+      assert.deepEqual(b.image.data, a.image.data);
+      assert.deepEqual(d.image.data, a.image.data);
+      assert.notDeepEqual(c.image.data, a.image.data);
+      assert.ok(low.textEncoder.reloads >= 1 && low.textEncoder.reloads <= 2, `reloads: ${low.textEncoder.reloads}`);
+      assert.equal(plain.textEncoder.reloads, 0);
+    } finally {
+      await Promise.all([plain.close(), low.close()]);
+    }
+  });
 });

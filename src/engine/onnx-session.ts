@@ -61,15 +61,25 @@ export class OnnxGraph {
   readonly inputs: ReadonlyMap<string, ValueInfo>;
   readonly outputs: ReadonlyMap<string, ValueInfo>;
 
+  /** The live session; null after `unload` until the next run (or `ensureLoaded`) creates it again. */
+  private live: ort.InferenceSession | null;
+  private reloading: Promise<ort.InferenceSession> | null = null;
+  /** Runs in progress: `unload` waits for none. */
+  private active = 0;
+  /** How this graph's session was created, to create it again after `unload`. */
+  private reopen: (() => Promise<OnnxGraph>) | null = null;
+  /** Sessions created again after `unload`. */
+  reloads = 0;
+
   private constructor(
     readonly file: string,
-    /** The underlying session (for benchmarks that compare against bare `run` calls). */
-    readonly session: ort.InferenceSession,
+    session: ort.InferenceSession,
     /** Where the session came from: the file itself, or the optimized-graph cache. */
     readonly source: 'file' | 'cache',
     readonly loadMs: number,
     private readonly runOptions: ort.InferenceSession.RunOptions | undefined,
   ) {
+    this.live = session;
     const toInfo = (m: ort.InferenceSession.ValueMetadata): ValueInfo =>
       m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: 'float32', shape: [] };
     this.inputs = new Map(session.inputMetadata.map((m) => [m.name, toInfo(m)]));
@@ -81,6 +91,12 @@ export class OnnxGraph {
    * With `cacheDir`, the optimized graph is saved there on first load and loaded from there afterwards.
    */
   static async load(file: string, cfg: SessionConfig, cacheDir?: string): Promise<OnnxGraph> {
+    const graph = await OnnxGraph.open(file, cfg, cacheDir);
+    graph.reopen = () => OnnxGraph.open(file, cfg, cacheDir);
+    return graph;
+  }
+
+  private static async open(file: string, cfg: SessionConfig, cacheDir?: string): Promise<OnnxGraph> {
     const t0 = performance.now();
     await checkFiles(file);
     if (cacheDir) {
@@ -154,18 +170,61 @@ export class OnnxGraph {
   runMs = 0;
 
   async run(feeds: Record<string, ort.Tensor>, fetch: readonly string[]): Promise<Record<string, ort.Tensor>> {
-    const t0 = performance.now();
+    this.active++;
     try {
-      return (await this.session.run(feeds, fetch as string[], this.runOptions ?? {})) as Record<string, ort.Tensor>;
-    } catch (err) {
-      throw new EngineError(`inference failed in ${this.file}: ${(err as Error).message}`, { cause: err });
+      const session = await this.ensureLoaded();
+      const t0 = performance.now();
+      try {
+        return (await session.run(feeds, fetch as string[], this.runOptions ?? {})) as Record<string, ort.Tensor>;
+      } catch (err) {
+        throw new EngineError(`inference failed in ${this.file}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        this.runMs += performance.now() - t0;
+      }
     } finally {
-      this.runMs += performance.now() - t0;
+      this.active--;
     }
   }
 
+  /** The underlying session (benchmarks compare against bare `run` calls on it); throws while unloaded. */
+  get session(): ort.InferenceSession {
+    if (!this.live) throw new EngineError(`${this.file} is unloaded (ensureLoaded() brings it back)`);
+    return this.live;
+  }
+
+  /** The session, created again (from the graph cache when one is used) if `unload` released it. */
+  ensureLoaded(): Promise<ort.InferenceSession> {
+    if (this.live) return Promise.resolve(this.live);
+    if (!this.reopen) return Promise.reject(new EngineError(`${this.file} was released`));
+    this.reloading ??= this.reopen()
+      .then((g) => {
+        this.live = g.live;
+        this.reloads++;
+        return g.live!;
+      })
+      .finally(() => {
+        this.reloading = null;
+      });
+    return this.reloading;
+  }
+
+  /**
+   * Gives the session's weights and buffers back while keeping its signature; the next `run` creates it
+   * again. Skipped while a run or a reload is in progress (that caller needs the session).
+   */
+  async unload(): Promise<void> {
+    if (this.active > 0 || this.reloading || !this.live) return;
+    const s = this.live;
+    this.live = null;
+    await s.release();
+  }
+
   async release(): Promise<void> {
-    await this.session.release();
+    this.reopen = null;
+    await this.reloading?.catch(() => undefined);
+    const s = this.live;
+    this.live = null;
+    await s?.release();
   }
 }
 
