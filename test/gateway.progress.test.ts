@@ -3,6 +3,8 @@
  * step previews, an error path (a prompt refused with 50412 mid-pipeline), a client that hangs up, and auth.
  */
 import { after, before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { MengtuClient, signRequest, sseEvents } from '../src/client/index.js';
 import type { RunningServer } from '../src/runtime/server.js';
@@ -32,18 +34,67 @@ function signedGet(path: string, rawQuery = '', keys = { ak: TEST_AK, sk: TEST_S
   return { url: `${server.url}${path}${rawQuery ? `?${rawQuery}` : ''}`, headers };
 }
 
-/** Reads the whole stream (until the server ends it), or `limit` events when given (then hangs up). */
-async function readEvents(taskId: string, opts: { limit?: number; signal?: AbortSignal } = {}): Promise<Sse[]> {
-  const { url, headers } = signedGet(`/v1/tasks/${taskId}/events`);
+interface StreamOptions {
+  limit?: number;
+  signal?: AbortSignal;
+  rawQuery?: string;
+  keys?: { ak: string; sk: string };
+}
+
+/** Opens a task's (or a progress_id's) stream: resolves once the server has answered its headers. */
+async function openStream(id: string, opts: StreamOptions = {}): Promise<Response> {
+  const { url, headers } = signedGet(`/v1/tasks/${id}/events`, opts.rawQuery ?? '', opts.keys);
   const res = await fetch(url, { headers, ...(opts.signal ? { signal: opts.signal } : {}) });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+  return res;
+}
+
+/** Reads a stream until the server ends it, or `limit` events when given (then hangs up). */
+async function collect(res: Response, limit?: number): Promise<Sse[]> {
   const out: Sse[] = [];
   for await (const e of sseEvents(res.body!)) {
     out.push(e);
-    if (opts.limit && out.length >= opts.limit) break;
+    if (limit && out.length >= limit) break;
   }
   return out;
+}
+
+async function readEvents(id: string, opts: StreamOptions = {}): Promise<Sse[]> {
+  return collect(await openStream(id, opts), opts.limit);
+}
+
+/** Holds the task store's picture writes until released, so a task stays in its `storing` stage. */
+function holdPictureWrites(): { release: () => void; restore: () => void } {
+  const tasks = server.runtime.tasks;
+  const finish = tasks.finish.bind(tasks);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  tasks.finish = async (...args) => {
+    await held;
+    return finish(...args);
+  };
+  return {
+    release,
+    restore: () => {
+      release();
+      tasks.finish = finish;
+    },
+  };
+}
+
+async function untilStage(id: string, stage: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const r = (await client.getResult(id)) as { status: string; progress?: { stage: string } };
+    assert.notEqual(r.status, 'done');
+    if (r.progress?.stage === stage) return;
+    await sleep(50);
+  }
+  assert.fail(`task ${id} never reached ${stage}`);
+}
+
+async function untilDone(id: string): Promise<void> {
+  while ((await client.getResult(id)).status !== 'done') await sleep(50);
 }
 
 const body = (prompt: string, seed: number) => ({ prompt, seed, width: 256, height: 256, use_sr: false, use_pre_llm: false });
@@ -85,49 +136,41 @@ describe('task progress stream (SSE)', () => {
     assert.deepEqual(again.map((e) => e.event), ['done']);
   });
 
-  it('a task that fails ends with the error envelope', async () => {
-    // The submit check passes the prompt; the risk check on the expanded prompt (use_pre_llm) refuses it.
-    const id = await client.submitTask({ ...body('a poster of Ｐ Ｏ Ｒ Ｎ stars', 4) }).catch(() => null);
-    if (id === null) {
-      // Refused at submit (no task exists): the stream of an unknown task ends at once with not_found.
-      const events = await readEvents('0000000000000000000');
-      assert.deepEqual(events.map((e) => e.event), ['done']);
-      assert.equal((events[0]!.data as { data: { status: string } }).data.status, 'not_found');
-      return;
+  it('an unknown task id answers not_found at once', async () => {
+    const events = await readEvents('0000000000000000000');
+    assert.deepEqual(events.map((e) => e.event), ['done']);
+    assert.equal((events[0]!.data as { data: { status: string } }).data.status, 'not_found');
+  });
+
+  it('a stream opened after steps have run gets the latest state and the last preview at once', async () => {
+    // The task waits in `storing` (its picture write held): every step and preview happened before the
+    // stream opens, and nothing new comes until the write is released.
+    const hold = holdPictureWrites();
+    try {
+      const id = await client.submitTask({ ...body('a harbour crane', 9), steps: 4 });
+      await untilStage(id, 'storing');
+      const res = await openStream(id);
+      const first = await collect(res, 2);
+      assert.deepEqual(first.map((e) => e.event), ['progress', 'preview']);
+      assert.equal(first[0]!.data.stage, 'storing');
+      assert.match(first[1]!.data.image as string, /^data:image\/jpeg;base64,\/9j\//);
+      assert.ok((first[1]!.data.step as number) >= 1 && (first[1]!.data.step as number) < 4, 'a step preview (none for the last step)');
+      hold.release();
+      await untilDone(id);
+    } finally {
+      hold.restore();
     }
-    const events = await readEvents(id);
-    assert.equal(events.at(-1)!.event, 'error');
-    assert.equal(events.at(-1)!.data.code, 50412);
   });
 
   it('GetResult names the storing stage while the finished picture is written', async () => {
-    // Hold the task store's picture write so the window between the pipeline's end and `done` can be seen.
-    const tasks = server.runtime.tasks;
-    const finish = tasks.finish.bind(tasks);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    tasks.finish = async (...args) => {
-      await held;
-      return finish(...args);
-    };
+    const hold = holdPictureWrites();
     try {
       const id = await client.submitTask(body('a tall ship', 8));
-      let seen = '';
-      for (let i = 0; i < 600 && seen !== 'storing'; i++) {
-        const r = (await client.getResult(id)) as { status: string; progress?: { stage: string } };
-        assert.notEqual(r.status, 'done');
-        seen = r.progress?.stage ?? '';
-        if (seen !== 'storing') await new Promise((res) => setTimeout(res, 50));
-      }
-      assert.equal(seen, 'storing');
-      release();
-      for (;;) {
-        if ((await client.getResult(id)).status === 'done') break;
-        await new Promise((res) => setTimeout(res, 50));
-      }
+      await untilStage(id, 'storing');
+      hold.release();
+      await untilDone(id);
     } finally {
-      release();
-      tasks.finish = finish;
+      hold.restore();
     }
   });
 
@@ -159,5 +202,73 @@ describe('task progress stream (SSE)', () => {
     const text = await res.text();
     assert.match(text, /event: done/);
     assert.match(text, /"status":"not_found"/);
+  });
+});
+
+describe('CVProcess progress (progress_id)', () => {
+  const pid = (): string => `call-${randomUUID()}`;
+
+  it('a stream opened before the call follows it: queued → steps with a preview → done; the call answers the picture', async () => {
+    const id = pid();
+    const res = await openStream(id);
+    const events = collect(res);
+    const answer = await client.cvProcess({ ...body('a lighthouse at dusk', 11), steps: 4, progress_id: id });
+    assert.equal(answer.code, 10000);
+    assert.equal(answer.data!.binary_data_base64.length, 1);
+    const seen = await events;
+    const kinds = seen.map((e) => e.event);
+    assert.equal(kinds[0], 'queued', kinds.join(' '));
+    assert.equal(kinds.at(-1), 'done', kinds.join(' '));
+    const steps = seen.filter((e) => e.event === 'progress' && e.data.stage === 'generate').map((e) => e.data.step as number);
+    // The stream was open from the start: the stage's start (step 0) and every step, in order.
+    assert.deepEqual(steps, [0, 1, 2, 3, 4], kinds.join(' '));
+    assert.ok(kinds.includes('preview'), 'at least one step preview');
+    // The gateway's delivery stages are reported too.
+    assert.ok(seen.some((e) => e.event === 'progress' && e.data.stage === 'encode'), kinds.join(' '));
+    const done = seen.at(-1)!.data as { code: number; data: { status: string } };
+    assert.deepEqual([done.code, done.data.status], [10000, 'done']);
+
+    // Opened after the call answered: its end is replayed at once.
+    const late = await readEvents(id);
+    assert.deepEqual(late.map((e) => [e.event, (e.data.data as { status?: string } | null)?.status]), [['done', 'done']]);
+  });
+
+  it('a risky prompt: the call is queued, then refused with 50412, and the stream ends with that error envelope', async () => {
+    const id = pid();
+    const res = await openStream(id);
+    const events = collect(res);
+    await assert.rejects(client.cvProcess({ ...body('a poster of Ｐ Ｏ Ｒ Ｎ stars', 12), progress_id: id }), (e: { code?: number }) => e.code === 50412);
+    const seen = await events;
+    assert.equal(seen[0]!.event, 'queued', seen.map((e) => e.event).join(' '));
+    const last = seen.at(-1)!;
+    assert.equal(last.event, 'error');
+    assert.equal(last.data.code, 50412);
+    assert.equal(last.data.data, null);
+    assert.equal(typeof last.data.message, 'string');
+  });
+
+  it('another key never sees the call; a call that never comes ends the stream after the bounded wait', async () => {
+    const id = pid();
+    const other = await openStream(id, { rawQuery: 'wait=2', keys: { ak: OTHER_AK, sk: OTHER_SK } });
+    const otherEvents = collect(other);
+    await client.cvProcess({ ...body('a paper boat', 13), progress_id: id });
+    const seen = await otherEvents;
+    assert.deepEqual(seen.map((e) => [e.event, (e.data.data as { status: string }).status]), [['done', 'not_found']]);
+  });
+
+  it('progress_id is validated, and one id is held by one running call at a time', async () => {
+    for (const bad of ['1234567890', 'short', 'has spaces in it', 'x'.repeat(65)]) {
+      await assert.rejects(client.cvProcess({ ...body('a cat', 14), progress_id: bad }), (e: { code?: number; message?: string }) => e.code === 50200 && /progress_id/.test(e.message ?? ''), bad);
+    }
+    const id = pid();
+    const first = client.cvProcess({ ...body('a harbour at night', 15), width: 1024, height: 1024, steps: 50, progress_id: id });
+    // Once the first call holds the id (its stream shows it), a second call with it is refused.
+    const res = await openStream(id);
+    const events = collect(res);
+    await assert.rejects(client.cvProcess({ ...body('a second call', 16), progress_id: id }), (e: { code?: number; message?: string }) => e.code === 50200 && /in use/.test(e.message ?? ''));
+    assert.equal((await first).code, 10000);
+    assert.equal((await events).at(-1)!.event, 'done');
+    // Finished, the id may be used again.
+    assert.equal((await client.cvProcess({ ...body('a third call', 17), progress_id: id })).code, 10000);
   });
 });

@@ -37,6 +37,8 @@ export interface CVProcessInput {
   steps?: number;
   guidance_scale?: number;
   scheduler?: 'euler' | 'euler_a' | 'ddim' | 'lcm';
+  /** CVProcess only: an id of yours (8–64 of A–Z a–z 0–9 _ -, e.g. a UUID) to follow the call with watchTask(progress_id). */
+  progress_id?: string;
 }
 
 /** One event of a task's progress stream (GET /v1/tasks/{id}/events). */
@@ -274,6 +276,8 @@ export class MengtuClient {
   /**
    * Follows a task's progress stream (mengtu only: Server-Sent Events, signed like every call) and resolves
    * to its result once done; throws the task's error. `onEvent` sees queued / progress / preview events.
+   * Given a CVProcess call's `progress_id` it follows that call (open it before or during the call): it
+   * resolves to `{status: 'done'}` without the pictures, which the CVProcess answer carries.
    */
   async watchTask(taskId: string, onEvent: (e: TaskEvent) => void = () => undefined, options: GetResultOptions & { signal?: AbortSignal } = {}): Promise<TaskResult> {
     const { signal, ...delivery } = options;

@@ -69,6 +69,11 @@ export interface CVProcessRequest {
   image_input?: InputImageRef | null;
   /** jimeng_i2i_v30: how far the text may move the picture away from the input, 0…1 (the engine's strength). */
   scale?: number | null;
+  /**
+   * mengtu extension: an id the CVProcess caller chooses so it can follow its own job on the progress stream
+   * (GET /v1/tasks/{progress_id}/events, same access key). Ignored by the async submit (its task_id is the id).
+   */
+  progress_id?: string | null;
 }
 
 /**
@@ -83,6 +88,12 @@ export interface InputImageRef {
   /** The file's size, once known. */
   bytes?: number;
 }
+
+/**
+ * A caller-chosen progress id: 8–64 of [A-Za-z0-9_-], not all digits (all-digit ids are task ids, which the
+ * server issues). A UUID fits.
+ */
+export const PROGRESS_ID = /^(?!\d+$)[A-Za-z0-9_-]{8,64}$/;
 
 export const LOGO_DEFAULTS: LogoInfo = {
   add_logo: false,
@@ -139,6 +150,7 @@ export const V21_FIELDS = {
   steps: { type: 'integer', min: 1, max: LIMITS.stepsMax },
   guidance_scale: { type: 'number', min: 0, max: LIMITS.guidanceMax },
   scheduler: { type: 'string', oneOf: SCHEDULERS },
+  progress_id: { type: 'string', check: (v: string) => (PROGRESS_ID.test(v) ? undefined : 'must be 8–64 characters of A–Z a–z 0–9 _ -, not all digits (a UUID fits)') },
 } as const satisfies Fields;
 
 /** Extensions the caller did not set stay absent: the request is the plain contract for official clients. */
@@ -168,6 +180,6 @@ export function parseCVProcessRequest(body: unknown): CVProcessRequest {
 }
 
 export function parseV21Request(body: unknown): CVProcessRequest {
-  const { negative_prompt, steps, guidance_scale, scheduler, ...request } = parseFields(body, V21_FIELDS);
-  return withExtensions(request, { negative_prompt, steps, guidance_scale, scheduler });
+  const { negative_prompt, steps, guidance_scale, scheduler, progress_id, ...request } = parseFields(body, V21_FIELDS);
+  return { ...withExtensions(request, { negative_prompt, steps, guidance_scale, scheduler }), ...(progress_id !== null ? { progress_id } : {}) };
 }

@@ -9,7 +9,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { LIMITS, REQ_KEY_V21, SCHEDULERS } from '../contract/cvprocess.js';
+import { LIMITS, PROGRESS_ID, REQ_KEY_V21, SCHEDULERS } from '../contract/cvprocess.js';
 
 type Json = Record<string, unknown>;
 
@@ -63,6 +63,11 @@ const cvProcessBody = {
     steps: { type: 'integer', minimum: 1, maximum: LIMITS.stepsMax, description: "mengtu extension (default: the model's)" },
     guidance_scale: { type: 'number', minimum: 0, maximum: LIMITS.guidanceMax, description: "mengtu extension (default: the model's)" },
     scheduler: { type: 'string', enum: [...SCHEDULERS], description: "mengtu extension (default: the model's)" },
+    progress_id: {
+      type: 'string',
+      pattern: PROGRESS_ID.source,
+      description: 'mengtu extension, CVProcess only: an id of yours (8–64 of A–Z a–z 0–9 _ -, not all digits; a UUID fits) to follow this call on GET /v1/tasks/{progress_id}/events with the same key; one running call per id',
+    },
   },
 };
 

@@ -1,6 +1,7 @@
 /**
  * Task progress as Server-Sent Events: GET /v1/tasks/{task_id}/events, V4-signed like every other call (a
- * signed GET with an empty body; browsers read it with fetch streaming, since EventSource cannot sign).
+ * signed GET with an empty body; browsers read it with fetch streaming, since EventSource cannot sign). The
+ * same route follows a CVProcess call by the progress_id its caller sent (same access key; see below).
  *
  *   event: queued    {status, queue_position, elapsed_ms}
  *   event: progress  {status, stage, step, total_steps, elapsed_ms, eta_ms}
@@ -11,21 +12,32 @@
  * Events come from the job queue's progress feed (in-process, or BullMQ's through Redis: any gateway can
  * stream any task); the task store decides when it is over, and the result is what GetResult would answer
  * for the same req_json — polling GetResult stays the source of truth. A client that hangs up is dropped.
+ * A stream that opens late is first told the queue's replay (latest state, last preview).
+ *
+ * progress_id streams (a CVProcess call): the events carry the caller's watch key (access key + id, hashed),
+ * so only that key's stream sees them; the call's gateway publishes its delivery stages and its end (done,
+ * cancelled or the error), which ends the stream. The stream may open first: it waits a bounded time for
+ * the call to appear.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { verifySignature, type AuthOptions } from './auth.js';
-import { parseGetResultRequest } from '../contract/async-task.js';
+import { parseGetResultRequest, pendingData } from '../contract/async-task.js';
 import { CvError, type CvCode } from '../contract/errors.js';
 import { parseRawQuery } from '../contract/signature.js';
-import type { ProgressEvent } from '../jobs/types.js';
+import { progressKeyOf, watchKey, type ProgressEvent, type ProgressReplay } from '../jobs/types.js';
 import type { JobService } from '../jobs/service.js';
-import { REQ_KEY_V21 } from '../contract/cvprocess.js';
+import { PROGRESS_ID, REQ_KEY_V21 } from '../contract/cvprocess.js';
 import { PREVIEW_EVERY_MS } from '../pipeline/preview.js';
 import { cvEnvelope } from './envelope.js';
 
 /** How often the task record is read to notice the end (progress events carry no outcome). */
 const STATE_POLL_MS = 200;
 const HEARTBEAT_MS = 15_000;
+/** A progress_id stream waits this long (default; `?wait=` seconds, up to the max) for its call to appear. */
+const WATCH_WAIT_S = 60;
+const WATCH_WAIT_MAX_S = 300;
+/** How often a progress_id stream re-reads its replay (an end missed on the feed, a call that never came). */
+const WATCH_POLL_MS = 1000;
 
 export interface ProgressRouteOptions {
   jobs: JobService;
@@ -74,24 +86,36 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
     '/v1/tasks/:task_id/events',
     {
       schema: {
-        summary: 'Progress of an async task as Server-Sent Events (V4-signed GET): queued → steps with previews → done | error',
+        summary: 'Progress of an async task, or of a CVProcess call by its progress_id, as Server-Sent Events (V4-signed GET): queued → steps with previews → done | error',
         description:
           'Events: `queued` {queue_position, elapsed_ms}, `progress` {stage, step, total_steps, elapsed_ms, eta_ms}, `preview` {step, image: data URL, ≤ 1 per 500 ms}, ' +
-          'then `done` (the CVSync2AsyncGetResult envelope for this req_json) or `error` (the CV error envelope). Sign the GET like any call (empty body).',
+          'then `done` (the CVSync2AsyncGetResult envelope for this req_json) or `error` (the CV error envelope). Sign the GET like any call (empty body). ' +
+          'A stream opened late first gets the latest state and the last preview. ' +
+          'For a CVProcess call sent with `progress_id`, use that id with the same access key, before or during the call: the stream waits `wait` seconds for the call to appear ' +
+          '(else `done` with status not_found), follows it, and ends with `done` {status: done | cancelled} (the pictures are in the CVProcess answer) or `error` with its error envelope (e.g. 50412).',
         tags: ['progress'],
         security: [{ volcengineV4: [] }],
-        params: { type: 'object', properties: { task_id: { type: 'string' } }, required: ['task_id'] },
-        querystring: { type: 'object', properties: { req_json: { type: 'string', description: 'delivery choices for the final result, as in CVSync2AsyncGetResult' } } },
+        params: { type: 'object', properties: { task_id: { type: 'string', description: 'a task_id (all digits), or the progress_id of a CVProcess call of this key' } }, required: ['task_id'] },
+        querystring: {
+          type: 'object',
+          properties: {
+            req_json: { type: 'string', description: 'delivery choices for the final result, as in CVSync2AsyncGetResult (tasks)' },
+            wait: { type: 'integer', minimum: 1, maximum: WATCH_WAIT_MAX_S, default: WATCH_WAIT_S, description: 'progress_id streams: seconds to wait for the call to appear' },
+          },
+        },
         response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
       },
     },
     async (req, reply) => {
       // Refusals before the stream starts are thrown: the app renders them in its envelopes (401, 400…).
       const accessKey = accessKeyOf(req, opts.auth);
-      const taskId = (req.params as { task_id: string }).task_id;
+      const id = (req.params as { task_id: string }).task_id;
       const rawUrl = req.raw.url ?? '';
       const query = new Map(parseRawQuery(rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?') + 1) : ''));
-      const getResult = parseGetResultRequest({ req_key: REQ_KEY_V21, task_id: taskId, ...(query.has('req_json') ? { req_json: query.get('req_json') } : {}) });
+      const getResult = parseGetResultRequest({ req_key: REQ_KEY_V21, task_id: id, ...(query.has('req_json') ? { req_json: query.get('req_json') } : {}) });
+      // Task ids are all digits (the server issues them); anything else is a CVProcess caller's progress_id.
+      const watching = !/^\d+$/.test(id);
+      const waitMs = 1000 * Math.min(WATCH_WAIT_MAX_S, Math.max(1, Number(query.get('wait')) || WATCH_WAIT_S));
       const requestId = req.id;
       const startNs = process.hrtime.bigint();
       reply.hijack();
@@ -105,10 +129,17 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
       });
       reply.raw.write(': mengtu progress\n\n');
 
+      const queue = opts.jobs.queue;
       const st: StreamState = { lastPreviewAt: -Infinity, stepClock: null };
       let finished = false;
       let checking = false;
-      let announced = false;
+      // A task's live events are forwarded once GetResult has shown this key may see it (a watch key is the
+      // caller's own by construction).
+      let visible = false;
+      let sentState = false;
+      let sentPreview = false;
+      const opened = performance.now();
+      const key = watching ? (PROGRESS_ID.test(id) ? watchKey(accessKey, id) : null) : id;
       const finish = (): void => {
         if (finished) return;
         finished = true;
@@ -117,34 +148,25 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
         clearInterval(heartbeat);
         reply.raw.end();
       };
-      // Ends the stream with the result (or the task's error) once the task has left the queue for good.
-      const check = async (): Promise<void> => {
-        if (finished || checking) return;
-        checking = true;
-        try {
-          const data = await opts.jobs.getResult(getResult, { accessKey, log: req.log });
-          if (finished) return;
-          if (data.status === 'in_queue' || data.status === 'generating') {
-            // Where it stands when the stream opens: a waiting task says so at once.
-            if (!announced && data.status === 'in_queue') sse(reply, 'queued', { status: 'in_queue', queue_position: data.progress?.queue_position ?? null, elapsed_ms: 0 });
-            announced = true;
-            return;
-          }
-          sse(reply, 'done', cvEnvelope(10000, 'Success', data, requestId, startNs));
-          finish();
-        } catch (err) {
-          if (finished) return;
-          const cv = err instanceof CvError ? err : new CvError(50500, undefined, { cause: err });
-          sse(reply, 'error', cvEnvelope(cv.code as CvCode, cv.code === 50500 || cv.code === 50501 ? '' : cv.message, null, requestId, startNs));
-          finish();
-        } finally {
-          checking = false;
-        }
+      const done = (data: unknown): void => {
+        sse(reply, 'done', cvEnvelope(10000, 'Success', data, requestId, startNs));
+        finish();
       };
-      const unsubscribe = opts.jobs.queue.onProgress((e) => {
-        if (finished || e.taskId !== getResult.task_id) return;
+      const failed = (code: CvCode, message: string): void => {
+        sse(reply, 'error', cvEnvelope(code, code === 50500 || code === 50501 ? '' : message, null, requestId, startNs));
+        finish();
+      };
+      const forward = (e: ProgressEvent): void => {
+        if (finished) return;
         const now = performance.now();
+        if (e.end) {
+          if (e.end.status === 'failed') failed(e.end.code, e.end.message);
+          // The pictures are in the CVProcess answer itself; the stream only says how the call ended.
+          else done({ binary_data_base64: [], image_urls: null, status: e.end.status });
+          return;
+        }
         if (e.stage === 'queued') {
+          sentState = true;
           sse(reply, 'queued', { status: 'in_queue', queue_position: e.queuePosition ?? null, elapsed_ms: e.elapsedMs });
           return;
         }
@@ -152,12 +174,70 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
         if (e.preview) {
           if (now - st.lastPreviewAt < PREVIEW_EVERY_MS / 2) return;
           st.lastPreviewAt = now;
+          sentPreview = true;
           sse(reply, 'preview', { step: e.step, total_steps: e.totalSteps, image: `data:${e.preview.mime};base64,${e.preview.data}` });
           return;
         }
+        sentState = true;
         sse(reply, 'progress', { status: 'generating', stage: e.stage, step: e.step, total_steps: e.totalSteps, elapsed_ms: e.elapsedMs, eta_ms: etaMs(e, st, now) });
+      };
+      /** A stream that opens late first gets where the job stands: the latest state, then the latest preview. */
+      const replay = async (): Promise<ProgressReplay | null> => {
+        const r = key ? await queue.latest(key).catch(() => null) : null;
+        if (finished || !r) return r;
+        if (r.end) {
+          forward(r.end);
+          return r;
+        }
+        if (r.state && !sentState) forward(r.state);
+        if (r.preview && !sentPreview) forward(r.preview);
+        return r;
+      };
+      // Tasks: ends the stream with the result (or the task's error) once the task has left the queue for good.
+      const checkTask = async (): Promise<void> => {
+        const data = await opts.jobs.getResult(getResult, { accessKey, log: req.log });
+        if (finished) return;
+        if (data.status === 'in_queue' || data.status === 'generating') {
+          if (!visible) {
+            visible = true;
+            const r = await replay();
+            // Where it stands when the stream opens: a waiting task says so at once.
+            if (!r?.state && data.status === 'in_queue' && !sentState) sse(reply, 'queued', { status: 'in_queue', queue_position: data.progress?.queue_position ?? null, elapsed_ms: 0 });
+          }
+          return;
+        }
+        done(data);
+      };
+      // Watched CVProcess calls: the end comes as an event; the replay is read again in case one was missed,
+      // and a call that never appears ends the stream after the bounded wait.
+      let seen = false;
+      const checkWatch = async (): Promise<void> => {
+        if (!key) return done(pendingData('not_found'));
+        const r = await replay();
+        if (r) seen = true;
+        else if (seen) return done(pendingData('expired'));
+        else if (performance.now() - opened >= waitMs) return done(pendingData('not_found'));
+      };
+      const check = async (): Promise<void> => {
+        if (finished || checking) return;
+        checking = true;
+        try {
+          await (watching ? checkWatch() : checkTask());
+        } catch (err) {
+          if (finished) return;
+          const cv = err instanceof CvError ? err : new CvError(50500, undefined, { cause: err });
+          failed(cv.code as CvCode, cv.message);
+        } finally {
+          checking = false;
+        }
+      };
+      const unsubscribe = queue.onProgress((e) => {
+        if (finished || key === null || progressKeyOf(e) !== key) return;
+        if (watching) seen = true;
+        else if (!visible) return;
+        forward(e);
       });
-      const poll = setInterval(() => void check(), STATE_POLL_MS);
+      const poll = setInterval(() => void check(), watching ? WATCH_POLL_MS : STATE_POLL_MS);
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       req.raw.once('close', finish);
       reply.raw.once('close', finish);

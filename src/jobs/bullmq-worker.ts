@@ -16,10 +16,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CvError } from '../contract/errors.js';
 import type { ImageStore } from '../storage/types.js';
-import { bullConnection, cancelChannel, failureReason, resultPictureKey, workersKey, type BullOptions, type WorkerResult } from './bullmq.js';
+import { bullConnection, cancelChannel, failureReason, recordReplay, resultPictureKey, workersKey, type BullOptions, type WorkerResult } from './bullmq.js';
 import { failTask, type JobProcessor } from './processor.js';
 import { encodePicture } from './task-store.js';
-import type { JobPayload, TaskStore } from './types.js';
+import type { JobPayload, ProgressEvent, TaskStore } from './types.js';
 
 export interface BullWorkerOptions extends BullOptions {
   process: JobProcessor;
@@ -46,6 +46,24 @@ export interface RunningBullWorker {
   close(): Promise<void>;
 }
 
+/** A job's replay is rewritten at most this often for steps within a stage (stage changes and previews always). */
+const REPLAY_STATE_EVERY_MS = 250;
+
+/** Records a job's progress into its replay hash, steps throttled. */
+function replayRecorder(redis: Redis, prefix: string): (e: ProgressEvent) => void {
+  let at = -Infinity;
+  let stage = '';
+  return (e) => {
+    const t = performance.now();
+    if (!e.preview && e.stage === stage && t - at < REPLAY_STATE_EVERY_MS && !(e.step > 0 && e.step === e.totalSteps)) return;
+    if (!e.preview) {
+      at = t;
+      stage = e.stage;
+    }
+    void recordReplay(redis, prefix, e).catch(() => undefined);
+  };
+}
+
 /** How long a CVProcess picture waits in the picture store for its gateway. */
 const RESULT_TTL_MS = 10 * 60_000;
 
@@ -67,12 +85,17 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
         throw new UnrecoverableError(failureReason(new CvError(50500, undefined, { logDetail: 'task no longer wanted' })));
       }
     }
+    const replay = replayRecorder(cmd, opts.prefix);
     try {
       const job = await opts.process(payload, {
         log,
         ...(signal ? { signal } : {}),
-        // Steps and their small JPEG previews travel on the job's progress channel to every gateway.
-        onProgress: (e) => void bjob.updateProgress(e).catch(() => undefined),
+        // Steps and their small JPEG previews travel on the job's progress channel to every gateway, and the
+        // latest of each into the job's replay for streams that open later.
+        onProgress: (e) => {
+          void bjob.updateProgress(e).catch(() => undefined);
+          replay(e);
+        },
       });
       if (!job.image) throw new Error('the pipeline produced no picture');
       const { image, encoded: _encoded, initImage: _init, ...record } = job;

@@ -8,7 +8,10 @@
  *  - results: a task's picture goes to the task store; a CVProcess picture to the picture store under
  *    `results/<requestId>.png`, named in the job's return value (queue messages stay small);
  *  - failures: the job's failedReason is `cv:<code>:<public message>` (see failureReason);
- *  - progress: job.updateProgress(ProgressEvent), seen by every gateway through QueueEvents;
+ *  - progress: job.updateProgress(ProgressEvent), seen by every gateway through QueueEvents; a gateway's own
+ *    events (a watched CVProcess call's delivery stages and end) go out on `<prefix>:progress` (pub/sub);
+ *    the replay for late streams (latest state, preview, end) is the hash `<prefix>:progress:<key>`, and a
+ *    running watched call holds `<prefix>:progress-live:<key>`;
  *  - cancel: a waiting job is removed; a running one is cancelled by a message on `<prefix>:cancel`, which
  *    every worker subscribes to (the one running it aborts between steps);
  *  - liveness: workers keep a heartbeat in the sorted set `<prefix>:workers` (score = expiry, epoch ms).
@@ -21,7 +24,8 @@ import type { JobRecord } from '../pipeline/types.js';
 import type { ImageStore } from '../storage/types.js';
 import { failTask } from './processor.js';
 import { decodePicture } from './task-store.js';
-import { jobIdOf, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
+import { REPLAY_TTL_MS, replayField } from './progress-replay.js';
+import { jobIdOf, progressBase, progressKeyOf, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type ProgressReplay, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
 
 /** Where a worker leaves a CVProcess picture for the gateway that waits for it. */
 export function resultPictureKey(requestId: string): string {
@@ -53,6 +57,35 @@ export function cancelChannel(prefix: string): string {
 
 export function workersKey(prefix: string): string {
   return `${prefix}:workers`;
+}
+
+export function progressChannel(prefix: string): string {
+  return `${prefix}:progress`;
+}
+
+function replayKey(prefix: string, key: string): string {
+  return `${prefix}:progress:${key}`;
+}
+
+function liveKey(prefix: string, key: string): string {
+  return `${prefix}:progress-live:${key}`;
+}
+
+/** How long a watched call may hold its key without ending (a gateway that died mid-call lets go then). */
+const WATCH_HOLD_MS = 30 * 60_000;
+
+/** Keeps an event in its job's replay hash (worker and gateway write; any gateway reads). */
+export async function recordReplay(redis: Redis, prefix: string, e: ProgressEvent): Promise<void> {
+  const key = progressKeyOf(e);
+  if (!key) return;
+  await redis.multi().hset(replayKey(prefix, key), replayField(e), JSON.stringify(e)).pexpire(replayKey(prefix, key), REPLAY_TTL_MS).exec();
+}
+
+async function readReplay(redis: Redis, prefix: string, key: string): Promise<ProgressReplay | null> {
+  const h = await redis.hgetall(replayKey(prefix, key));
+  const out: ProgressReplay = {};
+  for (const f of ['state', 'preview', 'end'] as const) if (h[f]) out[f] = JSON.parse(h[f]) as ProgressEvent;
+  return Object.keys(out).length ? out : null;
 }
 
 /** How many workers have a live heartbeat (readiness: a gateway is ready when one does). */
@@ -98,7 +131,8 @@ export class BullJobQueue implements JobQueue {
 
   constructor(private readonly opts: BullJobQueueOptions) {
     this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
-    this.connections = [bullConnection(opts.redisUrl), bullConnection(opts.redisUrl), this.redis];
+    const sub = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+    this.connections = [bullConnection(opts.redisUrl), bullConnection(opts.redisUrl), this.redis, sub];
     this.queue = new Queue<JobPayload, WorkerResult>(opts.queueName, { connection: this.connections[0]!, prefix: opts.prefix });
     this.events = new QueueEvents(opts.queueName, { connection: this.connections[1]!, prefix: opts.prefix });
     this.events.on('progress', ({ data }) => {
@@ -109,7 +143,17 @@ export class BullJobQueue implements JobQueue {
     this.events.on('failed', ({ jobId, failedReason }) => {
       void this.recordLostTask(jobId, failedReason);
     });
-    this.ready = Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
+    // Events published by gateways (this one included): a watched CVProcess call's delivery stages and end.
+    sub.on('message', (_channel: string, message: string) => {
+      let e: ProgressEvent;
+      try {
+        e = JSON.parse(message) as ProgressEvent;
+      } catch {
+        return;
+      }
+      for (const l of this.listeners) l(e);
+    });
+    this.ready = Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady(), sub.subscribe(progressChannel(opts.prefix))]);
     this.queue.on('error', (err) => opts.log.warn({ err }, 'queue connection error'));
     this.events.on('error', (err) => opts.log.warn({ err }, 'queue events connection error'));
   }
@@ -151,6 +195,11 @@ export class BullJobQueue implements JobQueue {
   async run(payload: JobPayload, opts: RunOptions = {}): Promise<Produced> {
     await this.assertCapacity();
     const job = await this.add(payload);
+    if (payload.watch) {
+      // Tasks announce their wait through the task store; a watched call has none, so it says so here.
+      const waiting = await this.queue.getWaitingCount().catch(() => null);
+      await this.publish({ ...progressBase(payload), stage: 'queued', step: 0, totalSteps: 0, elapsedMs: 0, ...(waiting !== null ? { queuePosition: Math.max(1, waiting) } : {}) }).catch(() => undefined);
+    }
     let onAbort: (() => void) | undefined;
     // A caller that went away cancels the job and stops waiting (a removed job never reports back).
     const aborted = new Promise<never>((_, reject) => {
@@ -205,6 +254,24 @@ export class BullJobQueue implements JobQueue {
   onProgress(listener: (e: ProgressEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  latest(key: string): Promise<ProgressReplay | null> {
+    return readReplay(this.redis, this.opts.prefix, key);
+  }
+
+  async publish(e: ProgressEvent): Promise<void> {
+    await recordReplay(this.redis, this.opts.prefix, e);
+    const key = progressKeyOf(e);
+    if (e.end && key) await this.redis.del(liveKey(this.opts.prefix, key));
+    await this.redis.publish(progressChannel(this.opts.prefix), JSON.stringify(e));
+  }
+
+  async claimWatch(key: string): Promise<boolean> {
+    const ok = await this.redis.set(liveKey(this.opts.prefix, key), '1', 'PX', WATCH_HOLD_MS, 'NX');
+    if (ok !== 'OK') return false;
+    await this.redis.del(replayKey(this.opts.prefix, key));
+    return true;
   }
 
   async counts(): Promise<QueueCounts> {

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { Job } from '../pipeline/types.js';
 import type { EngineHost } from './engine-host.js';
 import { failTask, type JobProcessor } from './processor.js';
-import { jobIdOf, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
+import { ReplayCache } from './progress-replay.js';
+import { jobIdOf, progressBase, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type ProgressReplay, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
 
 export interface InProcessQueueOptions {
   host: EngineHost;
@@ -31,6 +32,7 @@ export class InProcessQueue implements JobQueue {
   private readonly queue: PQueue;
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<(e: ProgressEvent) => void>();
+  private readonly replay = new ReplayCache();
   /** Tasks whose outcome is still being written to the store (drain waits for them too). */
   private readonly settling = new Set<Promise<void>>();
 
@@ -79,6 +81,8 @@ export class InProcessQueue implements JobQueue {
       .catch((err: unknown) => taskLog.error({ err }, 'could not record the task outcome'))
       .finally(() => {
         this.entries.delete(payload.taskId);
+        // A finished task's stream answers from the task store; its replay is no longer needed.
+        this.replay.forget(payload.taskId);
         this.settling.delete(settled);
       });
     this.settling.add(settled);
@@ -93,7 +97,7 @@ export class InProcessQueue implements JobQueue {
       if (opts.signal.aborted) abort.abort(opts.signal.reason);
       else opts.signal.addEventListener('abort', () => abort.abort(opts.signal!.reason), { once: true });
     }
-    this.emit({ requestId: payload.requestId, ...(payload.taskId ? { taskId: payload.taskId } : {}), stage: 'queued', step: 0, totalSteps: 0, elapsedMs: 0, queuePosition: this.queue.size + 1 });
+    this.emit({ ...progressBase(payload), stage: 'queued', step: 0, totalSteps: 0, elapsedMs: 0, queuePosition: this.queue.size + 1 });
     const p = this.queue.add(
       () => {
         entry.started = true;
@@ -117,7 +121,20 @@ export class InProcessQueue implements JobQueue {
     return () => this.listeners.delete(listener);
   }
 
+  async latest(key: string): Promise<ProgressReplay | null> {
+    return this.replay.get(key);
+  }
+
+  async publish(e: ProgressEvent): Promise<void> {
+    this.emit(e);
+  }
+
+  async claimWatch(key: string): Promise<boolean> {
+    return this.replay.claim(key);
+  }
+
   private emit(e: ProgressEvent): void {
+    this.replay.record(e);
     for (const l of this.listeners) l(e);
   }
 

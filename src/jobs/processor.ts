@@ -9,7 +9,7 @@ import { splitDelivery, SUBMIT_CHECK_STAGES } from '../pipeline/stages/index.js'
 import type { Job, Log, Stage } from '../pipeline/types.js';
 import type { RawImage } from '../engine/types.js';
 import type { EngineHost } from './engine-host.js';
-import { STORING_STAGE, type JobPayload, type ProgressEvent, type TaskStore } from './types.js';
+import { progressBase, STORING_STAGE, type JobPayload, type ProgressEvent, type TaskStore } from './types.js';
 import { encodePreview, previewCadence } from '../pipeline/preview.js';
 
 export interface ProcessorOptions {
@@ -40,7 +40,7 @@ export function createJobProcessor(opts: ProcessorOptions): JobProcessor {
     const engine = opts.host.engine(payload.model);
     const t0 = performance.now();
     const job = newJob(payload.request, payload.requestId, engine.modelName);
-    const base = { requestId: payload.requestId, ...(payload.taskId ? { taskId: payload.taskId } : {}) };
+    const base = progressBase(payload);
     let storedAt = -Infinity;
     let storedStage = '';
     const cadence = previewCadence();

@@ -16,7 +16,7 @@ import { splitDelivery, SUBMIT_CHECK_STAGES } from '../pipeline/stages/index.js'
 import type { Delivery, Job, JobRecord, Log, Stage } from '../pipeline/types.js';
 import { resolveSeed } from '../engine/rng.js';
 import type { RawImage } from '../engine/types.js';
-import type { JobQueue, ProgressEvent, TaskStore } from './types.js';
+import { END_STAGE, watchKey, type JobQueue, type ProgressEvent, type TaskStore } from './types.js';
 
 /** GetResult's extension while a task is waiting or running; the official clients ignore unknown fields. */
 export interface ProgressData {
@@ -69,15 +69,37 @@ export class JobService {
     return this.opts.queue;
   }
 
-  /** CVProcess: the whole pipeline for one request. */
+  /**
+   * CVProcess: the whole pipeline for one request. With a progress_id its events (and, at the end, the
+   * outcome) go out under the caller's watch key, so the caller can stream them (GET /v1/tasks/{id}/events).
+   */
   async process(request: CVProcessRequest, meta: CallMeta & { signal?: AbortSignal }): Promise<{ job: Job; data: CVProcessData }> {
     request = withSeed(request);
-    const produced = await this.opts.queue.run(
-      { request, requestId: meta.requestId, accessKey: meta.accessKey, model: this.modelFor(request.req_key) },
-      { ...(meta.signal ? { signal: meta.signal } : {}), ...(meta.log ? { log: meta.log } : {}) },
-    );
-    const delivery: Delivery = { returnUrl: request.return_url, logo: request.logo_info, aigcMeta: null };
-    return this.deliver(produced.job, produced.picture, delivery, meta);
+    const queue = this.opts.queue;
+    const watch = request.progress_id ? watchKey(meta.accessKey, request.progress_id) : undefined;
+    if (watch && !(await queue.claimWatch(watch))) throw new CvError(50200, 'Invalid Param: progress_id is in use by a request still running');
+    const t0 = performance.now();
+    // One after another, so the end is never published before a stage that came earlier.
+    let published = Promise.resolve();
+    const publish = (e: Pick<ProgressEvent, 'stage' | 'end'>): void => {
+      if (!watch) return;
+      const event: ProgressEvent = { requestId: meta.requestId, watch, step: 0, totalSteps: 0, elapsedMs: Math.round(performance.now() - t0), ...e };
+      published = published.then(() => queue.publish(event)).catch(() => undefined);
+    };
+    try {
+      const produced = await queue.run(
+        { request, requestId: meta.requestId, accessKey: meta.accessKey, model: this.modelFor(request.req_key), ...(watch ? { watch } : {}) },
+        { ...(meta.signal ? { signal: meta.signal } : {}), ...(meta.log ? { log: meta.log } : {}) },
+      );
+      const delivery: Delivery = { returnUrl: request.return_url, logo: request.logo_info, aigcMeta: null };
+      const out = await this.deliver(produced.job, produced.picture, delivery, meta, watch ? (stage) => publish({ stage }) : undefined);
+      publish({ stage: END_STAGE, end: { status: 'done' } });
+      return out;
+    } catch (err) {
+      const cv = CvError.from(err);
+      publish({ stage: END_STAGE, end: meta.signal?.aborted ? { status: 'cancelled' } : { status: 'failed', code: cv.code, message: cv.publicMessage } });
+      throw err;
+    }
   }
 
   /** CVSync2AsyncSubmitTask: queues a task; throws the contract's error (and creates no task) when it cannot be taken. */
@@ -133,10 +155,10 @@ export class JobService {
   }
 
   /** Runs the delivery stages over a finished picture and builds the §5 data. */
-  private async deliver(record: JobRecord, picture: RawImage, delivery: Delivery, meta: Omit<CallMeta, 'requestId'>): Promise<{ job: Job; data: CVProcessData }> {
+  private async deliver(record: JobRecord, picture: RawImage, delivery: Delivery, meta: Omit<CallMeta, 'requestId'>, onStage?: (stage: string) => void): Promise<{ job: Job; data: CVProcessData }> {
     const log = meta.log ?? this.opts.log;
     const job: Job = { ...record, delivery, initImage: null, image: picture, encoded: [], imageUrls: null, stageMs: { ...record.stageMs } };
-    const done = await runPipeline(job, this.delivery, { log }, this.opts.observeStage);
+    const done = await runPipeline(job, this.delivery, { log, ...(onStage ? { progress: (p) => onStage(p.stage) } : {}) }, this.opts.observeStage);
     if (done.delivery.returnUrl && !done.imageUrls) throw new Error('return_url requested but no image store is configured');
     const data = buildCVProcessData(done, {
       base64: done.delivery.returnUrl ? [] : done.encoded.map((b) => b.toString('base64')),

@@ -9,6 +9,7 @@
  * job record (the pipeline's Job without pixels) and progress events. Pictures travel apart, through an
  * image store (files or a bucket), never inside queue messages.
  */
+import { createHash } from 'node:crypto';
 import type { CVProcessRequest } from '../contract/cvprocess.js';
 import type { CvErrorCode } from '../contract/errors.js';
 import type { RawImage } from '../engine/types.js';
@@ -26,11 +27,32 @@ export interface JobPayload {
   taskId?: string;
   /** The model the submitter expects; the job records the model that actually ran. */
   model: string;
+  /** Set for a CVProcess call with a progress_id: its events carry it (watchKey), so its caller can stream them. */
+  watch?: string;
 }
 
 /** The id a job is known by on its queue: the task id for async tasks, else the request id. */
 export function jobIdOf(payload: Pick<JobPayload, 'taskId' | 'requestId'>): string {
   return payload.taskId ?? payload.requestId;
+}
+
+/**
+ * The key a CVProcess caller's progress_id is known by on the progress feed: scoped to its access key (a
+ * stream of another key computes another key, so it never sees the job), hashed so queue messages and Redis
+ * keys carry neither the access key nor the id.
+ */
+export function watchKey(accessKey: string, progressId: string): string {
+  return `w${createHash('sha256').update(`${accessKey}\n${progressId}`).digest('hex').slice(0, 32)}`;
+}
+
+/** What a stream of this job subscribes by: the task id, or the watch key of a CVProcess with a progress_id. */
+export function progressKeyOf(e: Pick<ProgressEvent, 'taskId' | 'watch'>): string | undefined {
+  return e.taskId ?? e.watch;
+}
+
+/** The identifying fields every progress event of a job carries. */
+export function progressBase(payload: Pick<JobPayload, 'requestId' | 'taskId' | 'watch'>): Pick<ProgressEvent, 'requestId' | 'taskId' | 'watch'> {
+  return { requestId: payload.requestId, ...(payload.taskId ? { taskId: payload.taskId } : {}), ...(payload.watch ? { watch: payload.watch } : {}) };
 }
 
 /**
@@ -41,6 +63,8 @@ export function jobIdOf(payload: Pick<JobPayload, 'taskId' | 'requestId'>): stri
 export interface ProgressEvent {
   requestId: string;
   taskId?: string;
+  /** The watch key of a CVProcess call with a progress_id (see watchKey). */
+  watch?: string;
   stage: string;
   step: number;
   totalSteps: number;
@@ -53,6 +77,23 @@ export interface ProgressEvent {
    * Task stores never keep it.
    */
   preview?: EncodedPreview;
+  /**
+   * The end of a watched CVProcess call (stage END_STAGE), published by the gateway that answered it: the
+   * stream's last event. Tasks end through the task store instead.
+   */
+  end?: ProgressEnd;
+}
+
+export type ProgressEnd = { status: 'done' | 'cancelled' } | { status: 'failed'; code: CvErrorCode; message: string };
+
+/** The stage of a ProgressEvent that carries `end`. */
+export const END_STAGE = 'end';
+
+/** What a stream that opens late is told first: the latest state, the latest preview, and the end if known. */
+export interface ProgressReplay {
+  state?: ProgressEvent;
+  preview?: ProgressEvent;
+  end?: ProgressEvent;
 }
 
 /** The stage a task reports after the pipeline, while its picture is written to the task store. */
@@ -93,6 +134,18 @@ export interface JobQueue {
   cancel(id: string): Promise<CancelOutcome>;
   /** Subscribes to every job's progress; returns the unsubscribe function. */
   onProgress(listener: (e: ProgressEvent) => void): () => void;
+  /** The replay of a task's or watched call's progress (progressKeyOf), null when none is known. */
+  latest(key: string): Promise<ProgressReplay | null>;
+  /**
+   * Publishes an event from the gateway's side of a watched CVProcess call (its delivery stages and its end)
+   * to every gateway's listeners and the replay.
+   */
+  publish(e: ProgressEvent): Promise<void>;
+  /**
+   * Claims a watch key for a new CVProcess call (forgetting a finished call's replay under it); false while
+   * another call with it is still running. Its end (publish with `end`) releases it.
+   */
+  claimWatch(key: string): Promise<boolean>;
   counts(): Promise<QueueCounts>;
   /** Stops taking work, lets running and queued jobs finish, releases connections. */
   close(): Promise<void>;
