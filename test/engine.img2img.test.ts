@@ -14,6 +14,7 @@ import { img2imgSteps, stepsForStrength } from '../src/engine/img2img.js';
 import { loadEngine } from '../src/engine/sampler.js';
 import { createScheduler } from '../src/engine/schedulers/index.js';
 import { buildTinyModel, TINY_SCHEDULER_CONFIG } from '../src/engine/tiny/build.js';
+import { buildTinySdxlModel } from '../src/engine/tiny/index.js';
 import type { Engine, RawImage, StepInfo } from '../src/engine/types.js';
 
 /** SD 1.5's scheduler config (PNDM in the repo; DDIM/Euler read the same fields). */
@@ -101,6 +102,7 @@ let tinyDir: string;
 let engine: Engine;
 let zeroSnr: Engine;
 let noEncoder: Engine;
+let sdxl: Engine;
 
 /** A smooth picture (gradients): what a VAE reproduces well. */
 function gradient(width: number, height: number): RawImage {
@@ -156,10 +158,12 @@ before(async () => {
   engine = await loadEngine(tinyDir, { ...opts, defaults: { steps: 1, guidanceScale: 0, scheduler: 'euler' } });
   zeroSnr = await loadEngine(zeroDir, { ...opts, defaults: { steps: 4, guidanceScale: 3 } });
   noEncoder = await loadEngine(path.join(root, 'no-encoder'), { ...opts, defaults: { steps: 1, guidanceScale: 0 } });
+  await buildTinySdxlModel(path.join(root, 'sdxl'));
+  sdxl = await loadEngine(path.join(root, 'sdxl'), { ...opts, defaults: { steps: 4, guidanceScale: 5 } });
 });
 
 after(async () => {
-  await Promise.all([engine.close(), zeroSnr.close(), noEncoder.close()]);
+  await Promise.all([engine.close(), zeroSnr.close(), noEncoder.close(), sdxl.close()]);
   await rm(root, { recursive: true, force: true });
 });
 
@@ -262,5 +266,23 @@ describe('image-to-image on the tiny model', () => {
 
   it('refuses a strength outside [0, 1]', async () => {
     await assert.rejects(engine.generate({ ...base, init: { image: input, strength: 1.2 } }), EngineError);
+  });
+});
+
+describe('image-to-image on the tiny SDXL model (two text encoders, scaling factor 0.13025, leading spacing)', () => {
+  it('strength 0 is the round trip; 0.5 runs the last half of the schedule, deterministically, away from the input', async () => {
+    assert.equal(sdxl.img2img, true);
+    const zero = await sdxl.generate({ ...base, init: { image: input, strength: 0 } });
+    const t2i = await sdxl.generate(base);
+    assert.ok(meanAbsDiff(zero.image, input) < meanAbsDiff(t2i.image, input) / 3);
+    const seen: StepInfo[] = [];
+    const req = { ...base, init: { image: input, strength: 0.5 }, onStep: (s: StepInfo) => seen.push(s) };
+    const a = await sdxl.generate(req);
+    // SDXL base's Euler, leading spacing + steps_offset 1, 4 steps: 751, 501, 251, 1; strength 0.5 keeps 251, 1.
+    assert.deepEqual(seen.map((s) => s.timestep), [251, 1]);
+    assert.deepEqual(a.img2img, { strength: 0.5, stepsRun: 2 });
+    const b = await sdxl.generate({ ...base, init: { image: input, strength: 0.5 } });
+    assert.equal(maxDiff(a.image, b.image), 0);
+    assert.ok(meanAbsDiff(a.image, input) > meanAbsDiff(zero.image, input));
   });
 });

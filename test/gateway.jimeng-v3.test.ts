@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { signRequest } from '../src/client/index.js';
 import { buildTinyModel } from '../src/engine/tiny/build.js';
 import type { RunningServer } from '../src/runtime/server.js';
+import { meanDiff } from './helpers/pictures.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 
 const SUBMIT = 'Action=CVSync2AsyncSubmitTask&Version=2022-08-31';
@@ -55,15 +56,6 @@ async function pngOf(width: number, height: number, paint: (x: number, y: number
   const raw = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set(paint(x, y), (y * width + x) * 3);
   return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
-}
-
-/** Mean absolute RGB difference of two pictures of the same size. */
-async function meanDiff(a: Buffer, b: Buffer, width: number, height: number): Promise<number> {
-  const pa = await sharp(a).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer();
-  const pb = await sharp(b).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer();
-  let s = 0;
-  for (let i = 0; i < pa.length; i++) s += Math.abs(pa[i]! - pb[i]!);
-  return s / pa.length;
 }
 
 /** Decoded pixels (PNGs differ in their label's timestamp). */

@@ -118,6 +118,7 @@ export async function startServer(cfg: Config, logger: Logger = createLogger(cfg
         },
         auth: cfg.auth.enabled,
         model: cfg.engine.model,
+        imageBodyLimitBytes: Math.max(cfg.server.bodyLimitBytes, cfg.server.imageBodyLimitBytes),
       });
       registerProgressRoutes(app, {
         jobs: runtime.jobs,
