@@ -34,7 +34,7 @@ import { ocrAvailable, ocrBatch, type OcrJob } from '../test/helpers/judges/ocr.
 import { PaddleRecognizer } from '../test/helpers/judges/paddle-ocr.js';
 import { normalisedEditDistance } from '../src/typography/textmetrics.js';
 import type { LaidOutBlock, Layout, TextPlan } from '../src/typography/types.js';
-import { drawnText, paddleCrops, paddleReading, tesseractJob, tesseractReading } from '../test/helpers/judges/verify.js';
+import { drawnText, paddleCrops, paddleReading, PLAIN_INK, plainRendering, tesseractJobs, tesseractReading } from '../test/helpers/judges/verify.js';
 
 const ZH_PHRASES = ['新年快乐', '万事如意', '开业大吉', '限时优惠', '春暖花开', '欢迎光临', '恭喜发财', '生日快乐', '好好学习', '天天向上', '中秋节快乐', '咖啡', '面包店', '书店', '夏日特饮', '全场五折', '新品上市', '今日特价', '健康生活', '山水之间', '我爱北京', '早安', '晚安', '谢谢惠顾', '春节', '元宵节', '端午安康', '国庆七天乐', '买一送一', '营业时间', '热烈庆祝', '毕业快乐', '一路平安', '心想事成', '花好月圆', '年年有余', '学海无涯', '海纳百川', '自强不息', '厚德载物'];
 const ZH_SEPS = ['', '，', '！', ' '];
@@ -256,15 +256,6 @@ export function bagOfWordsRecall(expected: string[], read: string[]): number {
   return expected.length ? hit / expected.length : 1;
 }
 
-/** The same lines, face and size, black on white: what the OCR judge can read at best. */
-function plainLayout(layout: Layout): { layout: Layout; plan: TextPlan } {
-  const blocks: LaidOutBlock[] = layout.blocks.map((lb) => ({
-    ...lb,
-    block: { ...lb.block, color: { name: 'black', hex: '#000000' }, style: [] },
-  }));
-  return { layout: { ...layout, blocks }, plan: { blocks: blocks.map((b) => b.block), modelPrompt: '', negativePrompt: '' } };
-}
-
 export const JUDGES = ['tesseract', 'paddleocr'] as const;
 export type JudgeName = (typeof JUDGES)[number];
 type Readings = Record<JudgeName, string>;
@@ -291,13 +282,10 @@ interface Pending {
   c?: BenchCase;
   lb: LaidOutBlock;
   expected: string;
-  tesseract: { styled?: OcrJob; plain?: OcrJob };
+  tesseract: { styled?: OcrJob[]; plain?: OcrJob[] };
   paddle: { styled?: Crop[]; plain?: Crop[] };
   read: { styled: Readings; plain: Readings };
 }
-
-/** The plain rendering's legibility: black glyphs, nothing around them. */
-const BLACK = { textColor: { r: 0, g: 0, b: 0 }, bareContrast: 21, treatment: { kind: 'none' as const }, effectiveContrast: 21 };
 
 const noReadings = (): Readings => ({ tesseract: '', paddleocr: '' });
 
@@ -315,7 +303,7 @@ async function writeMisses(dir: string, results: BlockResult[]): Promise<void> {
       const base = path.join(dir, `${String(r.c.id).padStart(3, '0')}-${j}`);
       for (const which of ['styled', 'plain'] as const) {
         if (j === 'tesseract') {
-          const job = r.pending.tesseract[which];
+          const job = r.pending.tesseract[which]?.[0];
           if (job) await writeFile(`${base}-${which}.png`, job.png);
         } else {
           for (const [k, crop] of (r.pending.paddle[which] ?? []).entries()) await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).png().toFile(`${base}-${which}-${k}.png`);
@@ -382,6 +370,7 @@ export async function runTextBench(
   for (const face of ['sans', 'sans-bold', 'serif', 'serif-bold', 'brush', 'handwriting', 'doodle', 'rounded', 'script', 'display'] as const) {
     layoutPlan({ blocks: [{ text: '永A', lines: ['永A'], position: { v: 'top', h: 'center' }, positionExplicit: true, size: 'large', color: { name: 'auto', hex: '#ffffff' }, style: [], font: face, vertical: false, lang: 'zh', span: [0, 0] }], modelPrompt: '', negativePrompt: '' }, 256, 256);
   }
+  const heights = opts.ocrTextHeight ? { textHeights: [opts.ocrTextHeight] } : {};
   const t0 = performance.now();
   const conc = Math.max(1, Math.min(4, cpus().length));
   // The engine's pictures are made first, one at a time (one engine, two cores).
@@ -396,9 +385,7 @@ export async function runTextBench(
     engineBgs.delete(c.id);
     const report = renderTextPlanDetailed(bg, parseTextPlan(c.prompt));
     if (opts.sheet && sheetCells.size < 24 && c.id % Math.max(1, Math.floor(n / 24)) === 0) sheetCells.set(c.id, await thumb(report.image));
-    const plain = plainLayout(report.layout);
-    const white: RawImage = { width: c.width, height: c.height, data: new Uint8ClampedArray(c.width * c.height * 4).fill(255) };
-    const plainImg = renderTextPlanDetailed(white, plain.plan, { layout: plain.layout, plain: true }).image;
+    const plain = plainRendering(report.layout, c.width, c.height);
     for (const [i, lb] of report.layout.blocks.entries()) {
       const decision = report.legibility[i];
       if (!decision) continue;
@@ -408,8 +395,8 @@ export async function runTextBench(
         read: { styled: noReadings(), plain: noReadings() },
         lb,
         expected: drawnText(lb),
-        tesseract: { styled: await tesseractJob(report.image, bg, lb, decision, { textHeight: opts.ocrTextHeight }), plain: await tesseractJob(plainImg, white, plainLb, BLACK, { textHeight: opts.ocrTextHeight }) },
-        paddle: { styled: paddleCrops(report.image, lb), plain: paddleCrops(plainImg, plainLb) },
+        tesseract: { styled: await tesseractJobs(report.image, bg, lb, decision, heights), plain: await tesseractJobs(plain.image, plain.before, plainLb, PLAIN_INK, heights) },
+        paddle: { styled: paddleCrops(report.image, lb), plain: paddleCrops(plain.image, plainLb) },
       });
     }
   }
@@ -425,14 +412,14 @@ export async function runTextBench(
     for (const [i, lb] of report.layout.blocks.entries()) {
       const decision = report.legibility[i];
       if (!decision) continue;
-      posterPending.push({ pc, span: i, read: { styled: noReadings(), plain: noReadings() }, lb, expected: drawnText(lb), tesseract: { styled: await tesseractJob(report.image, bg, lb, decision, { textHeight: opts.ocrTextHeight }) }, paddle: { styled: paddleCrops(report.image, lb) } });
+      posterPending.push({ pc, span: i, read: { styled: noReadings(), plain: noReadings() }, lb, expected: drawnText(lb), tesseract: { styled: await tesseractJobs(report.image, bg, lb, decision, heights) }, paddle: { styled: paddleCrops(report.image, lb) } });
     }
     // A span the layout dropped still counts against recall.
   }
   const tRendered = performance.now();
   const everything: Pending[] = [...pending, ...posterPending];
   const jobs: Array<{ p: Pending; which: 'styled' | 'plain'; job: OcrJob }> = [];
-  for (const p of everything) for (const which of ['styled', 'plain'] as const) if (p.tesseract[which]) jobs.push({ p, which, job: p.tesseract[which]! });
+  for (const p of everything) for (const which of ['styled', 'plain'] as const) for (const job of p.tesseract[which] ?? []) jobs.push({ p, which, job });
   const [tessRead] = await Promise.all([
     ocrBatch(jobs.map((j) => j.job), { parallel: conc }),
     (async () => {
@@ -447,7 +434,13 @@ export async function runTextBench(
       }
     })(),
   ]);
-  for (const [k, j] of jobs.entries()) j.p.read[j.which].tesseract = tesseractReading(j.p.lb, tessRead[k] ?? '');
+  const raws = new Map<Pending, { styled: string[]; plain: string[] }>();
+  for (const [k, j] of jobs.entries()) {
+    const r = raws.get(j.p) ?? { styled: [], plain: [] };
+    r[j.which].push(tessRead[k] ?? '');
+    raws.set(j.p, r);
+  }
+  for (const [p, r] of raws) for (const which of ['styled', 'plain'] as const) p.read[which].tesseract = tesseractReading(p.lb, r[which]);
   const results: BlockResult[] = pending.map((p) => ({
     c: p.c!,
     expected: p.expected,

@@ -6,7 +6,7 @@ import type { RawImage } from '../src/engine/types.js';
 import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
 import { normaliseOcr, ocrAvailable, ocrText } from './helpers/judges/ocr.js';
 import { cropRgb, ctcGreedy, PaddleRecognizer, paddleOcrAvailable, tileHorizontally } from './helpers/judges/paddle-ocr.js';
-import { drawnText, readBackBlock, readBackBlockPaddle } from './helpers/judges/verify.js';
+import { drawnText, readBackBlock, readBackBlockPaddle, voteReadings } from './helpers/judges/verify.js';
 
 const missing = !ocrAvailable('chi_sim+eng') || !ocrAvailable('chi_sim_vert');
 const skip = missing ? 'tesseract not installed: apt-get install tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim tesseract-ocr-chi-sim-vert' : false;
@@ -31,6 +31,15 @@ function png(img: RawImage): Promise<Buffer> {
 }
 
 describe('OCR reads back what was rendered', { skip }, () => {
+  it('votes the scales\' readings per character: a single-character slip is outvoted, a lone reading stands', () => {
+    assert.equal(voteReadings(['春暖伦开', '春暖花开', '春暖花开']), '春暖花开');
+    assert.equal(voteReadings(['only 0', 'only o', 'only o']), 'only o');
+    assert.equal(voteReadings(['abd', 'abcd', 'abcd']), 'abcd', 'a character two readings have is put back');
+    assert.equal(voteReadings(['abcd', 'ab_cd', 'abcd']), 'abcd', 'an insertion one reading has is dropped');
+    assert.equal(voteReadings(['xyz', 'abc', 'qrs']), 'xyz', 'no agreement: the first reading');
+    assert.equal(voteReadings(['花好月国']), '花好月国');
+  });
+
   it('normalises Tesseract\'s spacing in Chinese', () => {
     assert.equal(normaliseOcr(' 新 年 快 乐 \n'), '新年快乐');
     assert.equal(normaliseOcr('GRAND\nOPENING '), 'GRAND OPENING');

@@ -69,6 +69,15 @@ export function neonCore(c: Rgb): Rgb {
 }
 
 /**
+ * The glow around the core: the colour itself, except for white and near-white tubes, whose glow would
+ * be the core's own colour and blur the letters' edges away; those glow a cool blue, as white neon does.
+ */
+export function neonGlow(c: Rgb): Rgb {
+  const core = neonCore(c);
+  return Math.hypot(c.r - core.r, c.g - core.g, c.b - core.b) < 60 ? mix(c, { r: 70, g: 140, b: 255 }, 0.6) : c;
+}
+
+/**
  * The face's colour stops, top (0) to bottom (1) of the block's box: none for a flat fill, else a vertical
  * gradient or a banded metal gradient. Exported so the OCR judge can tell face pixels from the rest.
  */
@@ -164,8 +173,8 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   if (neon) {
     // Neon: the coloured glow lies outside the glyphs, wide and faint then tight and strong; the core is
     // drawn on top, near white.
-    ctx.fillStyle = css(color);
-    ctx.shadowColor = css(color);
+    ctx.fillStyle = css(neonGlow(color));
+    ctx.shadowColor = css(neonGlow(color));
     for (const blur of [size * 0.55, size * 0.28, size * 0.1]) {
       ctx.shadowBlur = Math.max(2, blur);
       eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));

@@ -24,6 +24,11 @@ export interface OcrOptions {
   keyColor?: string;
   /** Scale the crop so text is about this many pixels tall (Tesseract likes ~30–50). */
   scaleTo?: { textHeight: number; targetHeight: number };
+  /**
+   * Binarise at this grey level after scaling (a soft glyph mask: half-ink pixels split evenly). A fixed
+   * level keeps two nearly equal masks equal; Tesseract's own Otsu level moves with each histogram.
+   */
+  threshold?: number;
 }
 
 export class OcrUnavailableError extends Error {
@@ -104,6 +109,7 @@ export async function prepare(png: Buffer, opts: OcrOptions): Promise<Buffer> {
     img = img.greyscale();
     if (mean < 128) img = sharp(await img.negate({ alpha: false }).png().toBuffer());
   }
+  if (opts.threshold !== undefined) img = sharp(await img.threshold(opts.threshold).png().toBuffer());
   // A border of repeated edge pixels helps Tesseract with text near the crop's edge.
   return img.extend({ top: 16, bottom: 16, left: 16, right: 16, extendWith: 'copy' }).png().toBuffer();
 }

@@ -4,9 +4,10 @@ import type { RawImage } from '../../../src/engine/types.js';
 import { haloFor, luminance, type LegibilityDecision, type Rgb } from '../../../src/typography/contrast.js';
 import { ocrBatch, prepare, type OcrJob, type OcrLang } from './ocr.js';
 import { cropRgb, tileHorizontally, type PaddleRecognizer } from './paddle-ocr.js';
-import { extrusionColor, faceColorAt, mix, neonCore } from '../../../src/typography/render.js';
+import { extrusionColor, faceColorAt, mix, neonCore, neonGlow } from '../../../src/typography/render.js';
 import { normaliseForCompare } from '../../../src/typography/textmetrics.js';
-import type { LaidOutBlock } from '../../../src/typography/types.js';
+import { renderTextPlanDetailed } from '../../../src/typography/render.js';
+import type { LaidOutBlock, Layout } from '../../../src/typography/types.js';
 
 /** What was drawn, as one comparable string (laid-out lines joined; caps-only faces upper-cased). */
 export function drawnText(lb: LaidOutBlock): string {
@@ -16,28 +17,50 @@ export function drawnText(lb: LaidOutBlock): string {
   return lb.block.vertical || lb.block.lang === 'zh' ? s.replace(/ /g, '') : s;
 }
 
+/** The plain rendering's legibility: black glyphs, nothing around them. */
+export const PLAIN_INK: LegibilityDecision = { textColor: { r: 0, g: 0, b: 0 }, bareContrast: 21, treatment: { kind: 'none' }, effectiveContrast: 21 };
+
+/**
+ * The same lines, face and size, black on white, no effect: what a judge can read at best (its ceiling).
+ * A block a judge misreads here is not judge-readable for it.
+ */
+export function plainRendering(layout: Layout, width: number, height: number): { image: RawImage; before: RawImage; layout: Layout } {
+  const blocks: LaidOutBlock[] = layout.blocks.map((lb) => ({ ...lb, block: { ...lb.block, color: { name: 'black', hex: '#000000' }, style: [] } }));
+  const plainLayout = { ...layout, blocks };
+  const before: RawImage = { width, height, data: new Uint8ClampedArray(width * height * 4).fill(255) };
+  const plan = { blocks: blocks.map((b) => b.block), modelPrompt: '', negativePrompt: '' };
+  return { image: renderTextPlanDetailed(before, plan, { layout: plainLayout, plain: true }).image, before, layout: plainLayout };
+}
+
 export function ocrLangFor(lb: LaidOutBlock): OcrLang {
   if (lb.block.vertical) return 'chi_sim_vert';
   return lb.block.lang === 'zh' ? (/[A-Za-z]/.test(lb.block.text) ? 'chi_sim+eng' : 'chi_sim') : 'eng';
 }
 
 /**
- * The glyphs of one block as black on white. A pixel is glyph when the renderer changed it and its
- * colour is much nearer the text colour than to anything else that can be there: the original pixel
- * (seen through the plate, if any), the outline colour, the 3D shade. This separates the letters from
+ * The glyphs of one block as black on white, by unmixing each pixel the renderer changed. A pixel is
+ * modelled as lying on a segment between two colours that can meet there: the ink and a backdrop the ink
+ * is drawn over (the picture, the outline, the plate over the picture, the 3D side, the shadow), or two
+ * non-ink colours (picture and outline, picture and neon glow). The segment nearest the pixel explains it,
+ * and the position along an ink segment is the pixel's share of ink: a thin or anti-aliased stroke over
+ * an outline stays half ink instead of being taken for a dark background. This separates the letters from
  * picture, plate, outline and glow the way the eye does, so OCR judges the glyphs and their order.
  */
 export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision): { data: Buffer; width: number; height: number } {
   const box = lb.box;
   const text = decision.textColor;
   const t = decision.treatment;
+  const style = new Set<string>(lb.block.style);
+  const black: Rgb = { r: 0, g: 0, b: 0 };
+  // Fixed colours the ink can be drawn over.
   const fixed: Rgb[] = [];
   if (t.kind === 'outline') fixed.push(t.color);
-  if (lb.block.style.includes('3d')) fixed.push(extrusionColor(text), mix(extrusionColor(text), { r: 0, g: 0, b: 0 }, 0.35));
-  // Neon's glow is the colour itself; its glyphs are the near-white core.
-  if (lb.block.style.includes('neon') && Math.hypot(text.r - neonCore(text).r, text.g - neonCore(text).g, text.b - neonCore(text).b) > 40) fixed.push(text);
-  const shadow = lb.block.style.includes('shadow') ? (luminance(text) > 0.25 ? 0 : 255) : undefined;
-  if (lb.block.style.includes('outline') && t.kind !== 'outline') fixed.push(haloFor(luminance(lb.block.style.includes('neon') ? neonCore(text) : text)));
+  if (style.has('outline') && t.kind !== 'outline') fixed.push(haloFor(luminance(style.has('neon') ? neonCore(text) : text)));
+  if (style.has('3d')) fixed.push(extrusionColor(text), mix(extrusionColor(text), black, 0.35));
+  // Neon's glow is the colour itself around the near-white core.
+  const glow = style.has('neon') ? neonGlow(text) : undefined;
+  if (glow) fixed.push(glow);
+  const shadow = style.has('shadow') ? (luminance(text) > 0.25 ? 0 : 255) : undefined;
   const plate = t.kind === 'plate' ? t : undefined;
   const x0 = Math.max(0, Math.floor(box.x));
   const y0 = Math.max(0, Math.floor(box.y));
@@ -46,58 +69,129 @@ export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, d
   const out = Buffer.alloc(Math.max(0, w * h), 255);
   const a = after.data;
   const o = before.data;
-  const dist = (r: number, g: number, b: number, c: Rgb): number => Math.hypot(r - c.r, g - c.g, b - c.b);
   for (let y = 0; y < h; y++) {
     // Gradient, metallic and 3D faces change colour down the box; neon's glyphs are its core.
     const ink = faceColorAt(lb, text, y0 + y);
     for (let x = 0; x < w; x++) {
       const i = ((y0 + y) * after.width + x0 + x) * 4;
-      const r = a[i] ?? 0;
-      const g = a[i + 1] ?? 0;
-      const b = a[i + 2] ?? 0;
+      const p: Rgb = { r: a[i] ?? 0, g: a[i + 1] ?? 0, b: a[i + 2] ?? 0 };
       const orig: Rgb = { r: o[i] ?? 0, g: o[i + 1] ?? 0, b: o[i + 2] ?? 0 };
-      if (Math.abs(r - orig.r) + Math.abs(g - orig.g) + Math.abs(b - orig.b) < 12) continue;
-      const dText = dist(r, g, b, ink);
-      let dOther = Math.min(dist(r, g, b, orig), ...fixed.map((c) => dist(r, g, b, c)));
+      if (Math.abs(p.r - orig.r) + Math.abs(p.g - orig.g) + Math.abs(p.b - orig.b) < 12) continue;
+      const backdrops: Rgb[] = [orig, ...fixed];
       // A drop shadow darkens (or lightens) the picture by up to 60 %.
-      if (shadow !== undefined) dOther = Math.min(dOther, dist(r, g, b, mix(orig, { r: shadow, g: shadow, b: shadow }, 0.6)));
+      if (shadow !== undefined) backdrops.push(mix(orig, { r: shadow, g: shadow, b: shadow }, 0.6));
       if (plate) {
-        // Through the plate, and (at its anti-aliased rim) anywhere between plate and picture.
-        const k = plate.alpha;
-        dOther = Math.min(dOther, dist(r, g, b, { r: k * plate.color.r + (1 - k) * orig.r, g: k * plate.color.g + (1 - k) * orig.g, b: k * plate.color.b + (1 - k) * orig.b }));
-        dOther = Math.min(dOther, dist(r, g, b, { r: (k * plate.color.r) / 2 + (1 - k / 2) * orig.r, g: (k * plate.color.g) / 2 + (1 - k / 2) * orig.g, b: (k * plate.color.b) / 2 + (1 - k / 2) * orig.b }));
+        // Through the plate, and (at its anti-aliased rim) halfway between plate and picture.
+        backdrops.push(mix(orig, plate.color, plate.alpha), mix(orig, plate.color, plate.alpha / 2));
       }
-      // Soft mask: 0 (ink) when much nearer the text colour, fading to 255 at the halfway point.
-      const tness = dOther / (dText + dOther + 1e-6);
-      out[y * w + x] = Math.round(255 * (1 - Math.min(1, Math.max(0, (tness - 0.5) / 0.3))));
+      let best = Infinity;
+      let share = 0;
+      for (const bd of backdrops) {
+        const ink1 = onSegment(p, bd, ink);
+        if (ink1.residual < best) (best = ink1.residual), (share = ink1.t);
+        if (bd !== orig) {
+          const none = onSegment(p, orig, bd);
+          if (none.residual < best) (best = none.residual), (share = 0);
+        }
+      }
+      out[y * w + x] = Math.round(255 * (1 - share));
     }
   }
   return { data: out, width: w, height: h };
 }
 
-/** Text height (px) the crop is scaled to before OCR. */
-export const OCR_TEXT_HEIGHT = 40;
+/** Where `p` projects onto the segment a→b (0…1) and how far from the segment it lies. */
+function onSegment(p: Rgb, a: Rgb, b: Rgb): { t: number; residual: number } {
+  const dr = b.r - a.r;
+  const dg = b.g - a.g;
+  const db = b.b - a.b;
+  const len2 = dr * dr + dg * dg + db * db;
+  const t = len2 < 1 ? 0.5 : Math.min(1, Math.max(0, ((p.r - a.r) * dr + (p.g - a.g) * dg + (p.b - a.b) * db) / len2));
+  return { t, residual: Math.hypot(p.r - a.r - t * dr, p.g - a.g - t * dg, p.b - a.b - t * db) };
+}
 
-/** The Tesseract judge's input for one block: its glyph mask, scaled to ~40 px text, with the block's language and mode. */
-export async function tesseractJob(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeight?: number } = {}): Promise<OcrJob | undefined> {
+/**
+ * Text heights (px) the crop is scaled to before OCR: one reading at each, voted per character (see
+ * voteReadings); the first is the tie-breaker.
+ */
+export const OCR_TEXT_HEIGHTS = [40, 36, 48];
+
+/** The Tesseract judge's inputs for one block: its glyph mask at each text height, with the block's language and mode. */
+export async function tesseractJobs(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeights?: number[] } = {}): Promise<OcrJob[]> {
   const m = glyphMask(after, before, lb, decision);
-  if (m.width <= 0 || m.height <= 0) return undefined;
+  if (m.width <= 0 || m.height <= 0) return [];
   const png = await sharp(m.data, { raw: { width: m.width, height: m.height, channels: 1 } }).png().toBuffer();
   const lang = ocrLangFor(lb);
   const psm = lb.block.vertical ? 5 : lb.lines.length === 1 ? 7 : 6;
-  return { png: await prepare(png, { lang, psm, scaleTo: { textHeight: lb.fontSize, targetHeight: opts.textHeight ?? OCR_TEXT_HEIGHT } }), lang, psm };
+  return Promise.all((opts.textHeights ?? OCR_TEXT_HEIGHTS).map(async (targetHeight) => ({ png: await prepare(png, { lang, psm, scaleTo: { textHeight: lb.fontSize, targetHeight } }), lang, psm })));
 }
 
-/** Tesseract's raw reading of a block, normalised the way drawnText() is. */
-export function tesseractReading(lb: LaidOutBlock, raw: string): string {
-  const read = normaliseForCompare(raw);
-  return lb.block.vertical || lb.block.lang === 'zh' ? read.replace(/ /g, '') : read;
+/**
+ * One reading out of several of the same block (e.g. at different scales), by a vote per character:
+ * each reading is aligned to the first (edit-distance alignment) and, at each position, the character
+ * (or the gap) most readings agree on wins; ties keep the first reading's. Tesseract's errors on a
+ * legible block are single characters that move with the scale, so the vote keeps what is stable.
+ */
+export function voteReadings(readings: string[]): string {
+  const [pivot = [], ...rest] = readings.map((r) => [...r]);
+  if (rest.length === 0) return pivot.join('');
+  // For each pivot position: what each reading put there; for each gap before a position: insertions.
+  const at: string[][] = pivot.map((c) => [c]);
+  const before: string[][] = Array.from({ length: pivot.length + 1 }, () => []);
+  for (const other of rest) {
+    const { sub, ins } = alignTo(pivot, other);
+    sub.forEach((c, i) => at[i]!.push(c));
+    ins.forEach((c, i) => before[i]!.push(c));
+  }
+  const n = readings.length;
+  const winner = (votes: string[], fallback: string): string => {
+    const count = new Map<string, number>();
+    for (const v of votes) count.set(v, (count.get(v) ?? 0) + 1);
+    let best = fallback;
+    for (const [v, k] of count) if (k > (count.get(best) ?? 0)) best = v;
+    return best;
+  };
+  let out = '';
+  for (let i = 0; i <= pivot.length; i++) {
+    // An insertion wins only when most readings have it.
+    const ins = winner([...before[i]!, ...Array<string>(n - before[i]!.length).fill('')], '');
+    out += ins;
+    if (i < pivot.length) out += winner(at[i]!, pivot[i]!);
+  }
+  return out;
 }
 
-/** OCR of one block with Tesseract (see tesseractJob). */
-export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeight?: number } = {}): Promise<string> {
-  const job = await tesseractJob(after, before, lb, decision, opts);
-  return job ? tesseractReading(lb, (await ocrBatch([job], { parallel: 1 }))[0] ?? '') : '';
+/** Aligns `b` to `a`: what b has at each position of a ('' for a deletion) and what it inserts before each. */
+function alignTo(a: string[], b: string[]): { sub: string[]; ins: string[] } {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  const sub = Array<string>(a.length).fill('');
+  const ins = Array<string>(a.length + 1).fill('');
+  let i = a.length;
+  let j = b.length;
+  while (i > 0 || j > 0) {
+    if (i > 0 && j > 0 && d[i]![j] === d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)) sub[--i] = b[--j]!;
+    else if (i > 0 && d[i]![j] === d[i - 1]![j]! + 1) sub[--i] = '';
+    else ins[i] = b[--j]! + ins[i];
+  }
+  return { sub, ins };
+}
+
+/** Tesseract's raw readings of a block (one per text height), normalised the way drawnText() is and voted. */
+export function tesseractReading(lb: LaidOutBlock, raws: string[]): string {
+  return voteReadings(
+    raws.map((raw) => {
+      const read = normaliseForCompare(raw);
+      return lb.block.vertical || lb.block.lang === 'zh' ? read.replace(/ /g, '') : read;
+    }),
+  );
+}
+
+/** OCR of one block with Tesseract (see tesseractJobs). */
+export async function readBackBlock(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeights?: number[] } = {}): Promise<string> {
+  const jobs = await tesseractJobs(after, before, lb, decision, opts);
+  return jobs.length ? tesseractReading(lb, await ocrBatch(jobs, { parallel: 1 })) : '';
 }
 
 /**
