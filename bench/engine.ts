@@ -18,7 +18,8 @@
  * sd-turbo-class /tmp/sdturbo`, then `npm run bench:engine -- --model /tmp/sdturbo` (512², 1 step, cfg 0).
  *
  * Each model is measured in its own child process so its peak RSS is its own (maxRSS never goes down).
- * Built-in synthetic names: `tiny` (the test model), `tiny-sdxl` (the SDXL-signature test model), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
+ * Built-in synthetic names: `tiny` (the test model), `tiny-sdxl` (the SDXL-signature test model), `mini-sdxl[@W]`
+ * (the `mini` blocks with SDXL's signatures), `tiny-wide` (a wider random UNet, ~0.1 s a step) and
  * `mini`, `mini@W` (SD-architecture graphs — ResNet, attention, GroupNorm, a ×8 VAE decoder — W times wider).
  */
 import { execFile } from 'node:child_process';
@@ -38,6 +39,7 @@ import { needsTiling, tileOrigins } from '../src/engine/vae-tiling.js';
 import { quantizeModel } from '../src/engine/quantize.js';
 import { psnr } from '../src/pipeline/sr/psnr.js';
 import { buildTinyModel, buildTinyTaesd, ensureTinyModel } from '../src/engine/tiny/build.js';
+import { buildTinySdxlModel } from '../src/engine/tiny/sdxl.js';
 
 export interface EngineBenchRow {
   model: string;
@@ -190,6 +192,13 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
 async function modelDir(model: string, scratch: string): Promise<string> {
   if (model === 'tiny') return ensureTinyModel();
   if (model === 'tiny-sdxl') return ensureTinyModel(process.env, 'tiny-sdxl');
+  const miniSdxl = /^mini-sdxl(?:@([\d.]+))?$/.exec(model);
+  if (miniSdxl) {
+    // The same SD-architecture blocks with SDXL's two encoders and added text_embeds/time_ids conditioning.
+    const dir = path.join(scratch, model);
+    if (!(await stat(path.join(dir, 'mengtu-tiny.json')).then(() => true, () => false))) await buildTinySdxlModel(dir, { mini: { width: Number(miniSdxl[1] ?? 1) }, externalUnetData: true });
+    return dir;
+  }
   const mini = /^mini(?:@([\d.]+))?$/.exec(model);
   if (mini) {
     // Architecture-like SD graphs at a fraction of the width (src/engine/tiny/mini.ts); `mini@2` is twice as wide.

@@ -9,7 +9,7 @@ import { findEntry, inferDefaults, resolveModel } from '../src/engine/registry.j
 import { DiffusionEngine } from '../src/engine/sampler.js';
 import { loadClipTokenizer } from '../src/engine/tokenizer.js';
 import { buildTinyModel, buildTinyTaesd } from '../src/engine/tiny/build.js';
-import { buildTinySdxlModel, TINY_SDXL } from '../src/engine/tiny/sdxl.js';
+import { buildTinySdxlModel, MINI_SDXL, TINY_SDXL } from '../src/engine/tiny/sdxl.js';
 import type { GenerateRequest, RawImage, StepInfo } from '../src/engine/types.js';
 
 let root: string;
@@ -272,6 +272,23 @@ describe('SDXL generation', () => {
       const vae = await e.generate({ ...base, width: 1024, height: 1024, steps: 2, guidanceScale: 0 });
       assert.equal(vae.decoder, 'vae');
       assert.ok(!sameBytes(vae.image, out.image), 'the two decoders differ');
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+describe('mini SDXL (the SD-architecture blocks with SDXL signatures)', () => {
+  it('passes the load checks and draws deterministically', async () => {
+    const d = path.join(root, 'mini-sdxl');
+    await buildTinySdxlModel(d, { mini: { width: 0.25 } });
+    const e = await DiffusionEngine.load(d, { threads: 2, graphCache: false });
+    try {
+      assert.deepEqual(e.sdxl?.dims, { hidden1: MINI_SDXL.hidden1, hidden2: MINI_SDXL.hidden2, pooled: MINI_SDXL.projection, seq: 77 });
+      const req = { ...base, width: 128, height: 128, steps: 1 };
+      const a = await e.generate(req);
+      assert.ok(sameBytes(a.image, (await e.generate(req)).image));
+      assert.ok(!sameBytes(a.image, (await e.generate({ ...req, prompt: 'a blue boat' })).image), 'the text reaches the UNet');
     } finally {
       await e.close();
     }

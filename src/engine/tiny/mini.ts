@@ -120,23 +120,46 @@ class Blocks {
   }
 }
 
-export function miniTextEncoderGraph(vocabSize: number, opts: MiniOptions = {}): EncodedGraph {
-  seedCounter = 1000;
+/** SDXL's encoders as optimum exports them: every layer's `hidden_states.i`, and for the second a `text_embeds` projection. */
+export interface MiniClipOptions {
+  name: string;
+  hiddenStates: boolean;
+  projection?: number;
+  seed: number;
+}
+
+export function miniTextEncoderGraph(vocabSize: number, opts: MiniOptions = {}, clip: MiniClipOptions = { name: 'text_encoder', hiddenStates: false, seed: 1000 }): EncodedGraph {
+  seedCounter = clip.seed;
   const H = opts.textHidden ?? 256;
-  const g = new GraphBuilder('text_encoder');
+  const g = new GraphBuilder(clip.name);
   const b = new Blocks(g);
   const ids = g.input('input_ids', 'int32', ['batch', TINY_SEQ]);
   let x = g.node('Add', [g.node('Gather', [g.weight(rand(vocabSize * H, 0.02), [vocabSize, H]), ids], { axis: 0 }), g.weight(rand(TINY_SEQ * H, 0.01), [TINY_SEQ, H])]);
-  for (let l = 0; l < (opts.textLayers ?? 4); l++) x = b.transformer(x, H);
+  const hidden = [x];
+  for (let l = 0; l < (opts.textLayers ?? 4); l++) hidden.push((x = b.transformer(x, H)));
   const h = b.layerNorm(x, H);
+  const pooled = g.node('ReduceMean', [h], { axes: [1], keepdims: 0 });
+  if (clip.projection) {
+    g.node('Identity', [b.linear(pooled, H, clip.projection, false)], {}, 'text_embeds');
+    g.output('text_embeds', 'float32', ['batch', clip.projection]);
+  }
   g.node('Identity', [h], {}, 'last_hidden_state');
-  g.node('ReduceMean', [h], { axes: [1], keepdims: 0 }, 'pooler_output');
   g.output('last_hidden_state', 'float32', ['batch', TINY_SEQ, H]);
-  g.output('pooler_output', 'float32', ['batch', H]);
+  if (!clip.projection) {
+    g.node('Identity', [pooled], {}, 'pooler_output');
+    g.output('pooler_output', 'float32', ['batch', H]);
+  }
+  if (clip.hiddenStates) {
+    hidden.forEach((v, i) => {
+      g.node('Identity', [v], {}, `hidden_states.${i}`);
+      g.output(`hidden_states.${i}`, 'float32', ['batch', TINY_SEQ, H]);
+    });
+  }
   return g.encode();
 }
 
-export function miniUnetGraph(textHidden: number, opts: MiniOptions = {}): EncodedGraph {
+/** `sdxl`: SDXL's added conditioning — `text_embeds` [B, pooled] and `time_ids` [B, 6] through its add_embedding MLP. */
+export function miniUnetGraph(textHidden: number, opts: MiniOptions = {}, sdxl?: { pooled: number }): EncodedGraph {
   seedCounter = 2000;
   const m = opts.width ?? 1;
   const ch = [64, 128, 256, 512].map((c) => Math.max(32, Math.round((c * m) / 32) * 32));
@@ -152,7 +175,18 @@ export function miniUnetGraph(textHidden: number, opts: MiniOptions = {}): Encod
   const args = g.node('Mul', [g.node('Unsqueeze', [ts, g.int64s([1])]), g.weight(freqs, [1, half])]);
   const sincos = g.node('Concat', [g.node('Sin', [args]), g.node('Cos', [args])], { axis: 1 });
   const tdim = ch[0]! * 4;
-  const temb = { value: b.silu(b.linear(b.silu(b.linear(sincos, 2 * half, tdim)), tdim, tdim)), dim: tdim };
+  let tembValue = b.linear(b.silu(b.linear(sincos, 2 * half, tdim)), tdim, tdim);
+  if (sdxl) {
+    // Each time id through the same sinusoidal embedding (SDXL: 256 dims each), flattened, next to the pooled text.
+    const textEmbeds = g.input('text_embeds', 'float32', ['batch', sdxl.pooled]);
+    const ids = g.input('time_ids', 'float32', ['batch', 6]);
+    const idArgs = g.node('Mul', [g.node('Unsqueeze', [ids, g.int64s([2])]), g.weight(freqs, [1, 1, half])]);
+    const idEmb = g.node('Reshape', [g.node('Concat', [g.node('Sin', [idArgs]), g.node('Cos', [idArgs])], { axis: 2 }), g.int64s([0, 6 * 2 * half])]);
+    const addIn = g.node('Concat', [textEmbeds, idEmb], { axis: 1 });
+    const dim = sdxl.pooled + 6 * 2 * half;
+    tembValue = g.node('Add', [tembValue, b.linear(b.silu(b.linear(addIn, dim, tdim)), tdim, tdim)]);
+  }
+  const temb = { value: b.silu(tembValue), dim: tdim };
 
   let h = b.conv(sample, 4, ch[0]!);
   const skips: Array<{ value: string; c: number }> = [];

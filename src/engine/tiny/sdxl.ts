@@ -10,6 +10,7 @@ import path from 'node:path';
 import { GraphBuilder } from '../onnx-builder.js';
 import { TINY_MODEL_VERSION, TINY_SCHEDULER_CONFIG, VERSION_FILE, writeGraph, writeJson, writeTinyTokenizer } from './files.js';
 import { TINY_SEQ, fromF32, io, randn, toF32, vaeDecoderGraph, vaeEncoderGraph, type EncodedGraph } from './graphs.js';
+import { miniTextEncoderGraph, miniUnetGraph, miniVaeDecoderGraph, miniVaeEncoderGraph, type MiniOptions } from './mini.js';
 
 /** SDXL: CLIP ViT-L (768, 12 layers) + OpenCLIP bigG (1280, 32 layers, projection 1280); here much smaller. */
 export const TINY_SDXL = {
@@ -141,7 +142,12 @@ export function sdxlUnetGraph(opts: TinySdxlGraphOptions = {}): EncodedGraph {
 export interface TinySdxlModelOptions extends TinySdxlGraphOptions {
   /** model_index.json's `force_zeros_for_empty_prompt` (SDXL base and Turbo: true). */
   forceZerosForEmptyPrompt?: boolean;
+  /** SD-architecture graphs (src/engine/tiny/mini.ts) with SDXL's signatures instead of the minimal ones; float32 I/O only. */
+  mini?: MiniOptions;
 }
+
+/** The `mini` SDXL's text side: SDXL's 768 + 1280 (projection 1280), 12 + 32 layers, scaled down. */
+export const MINI_SDXL = { hidden1: 128, layers1: 2, hidden2: 192, layers2: 3, projection: 192, timeEmbedDim: 64 } as const;
 
 /** SDXL base 1.0's scheduler config: SD-Turbo's but for leading spacing (EulerDiscreteScheduler, steps_offset 1). */
 export const TINY_SDXL_SCHEDULER_CONFIG = { ...TINY_SCHEDULER_CONFIG, _diffusers_version: '0.19.0.dev0', timestep_spacing: 'leading' } as const;
@@ -155,13 +161,25 @@ export const TINY_SDXL_SCHEDULER_CONFIG = { ...TINY_SCHEDULER_CONFIG, _diffusers
 export async function buildTinySdxlModel(dir: string, opts: TinySdxlModelOptions = {}): Promise<void> {
   const vocab1 = await writeTinyTokenizer(path.join(dir, 'tokenizer'), '<|endoftext|>');
   const vocab2 = await writeTinyTokenizer(path.join(dir, 'tokenizer_2'), '!');
-  await writeGraph(path.join(dir, 'text_encoder'), sdxlTextEncoderGraph(vocab1, opts));
-  await writeGraph(path.join(dir, 'text_encoder_2'), sdxlTextEncoder2Graph(vocab2, opts));
-  await writeGraph(path.join(dir, 'unet'), sdxlUnetGraph(opts));
-  const vaeOpts = { ...(opts.fp16 ? { fp16: true } : {}), ...(opts.fixedBatch ? { fixedBatch: true } : {}) };
-  await writeGraph(path.join(dir, 'vae_decoder'), vaeDecoderGraph(vaeOpts));
-  await writeGraph(path.join(dir, 'vae_encoder'), vaeEncoderGraph(vaeOpts));
-  const S = TINY_SDXL;
+  const S = opts.mini ? MINI_SDXL : TINY_SDXL;
+  if (opts.mini) {
+    const m = { ...opts.mini, ...(opts.externalUnetData ? { externalUnetData: true } : {}) };
+    await writeGraph(path.join(dir, 'text_encoder'), miniTextEncoderGraph(vocab1, { ...m, textHidden: S.hidden1, textLayers: S.layers1 }, { name: 'text_encoder', hiddenStates: true, seed: 1000 }));
+    await writeGraph(
+      path.join(dir, 'text_encoder_2'),
+      miniTextEncoderGraph(vocab2, { ...m, textHidden: S.hidden2, textLayers: S.layers2 }, { name: 'text_encoder_2', hiddenStates: true, projection: S.projection, seed: 1500 }),
+    );
+    await writeGraph(path.join(dir, 'unet'), miniUnetGraph(S.hidden1 + S.hidden2, m, { pooled: S.projection }));
+    await writeGraph(path.join(dir, 'vae_decoder'), miniVaeDecoderGraph(m));
+    await writeGraph(path.join(dir, 'vae_encoder'), miniVaeEncoderGraph(m));
+  } else {
+    await writeGraph(path.join(dir, 'text_encoder'), sdxlTextEncoderGraph(vocab1, opts));
+    await writeGraph(path.join(dir, 'text_encoder_2'), sdxlTextEncoder2Graph(vocab2, opts));
+    await writeGraph(path.join(dir, 'unet'), sdxlUnetGraph(opts));
+    const vaeOpts = { ...(opts.fp16 ? { fp16: true } : {}), ...(opts.fixedBatch ? { fixedBatch: true } : {}) };
+    await writeGraph(path.join(dir, 'vae_decoder'), vaeDecoderGraph(vaeOpts));
+    await writeGraph(path.join(dir, 'vae_encoder'), vaeEncoderGraph(vaeOpts));
+  }
   await writeJson(path.join(dir, 'text_encoder', 'config.json'), {
     architectures: ['CLIPTextModel'],
     hidden_size: S.hidden1,
