@@ -164,18 +164,18 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   const t0 = performance.now();
   // With lowMemory the engine reloads the text encoder each request and unloads it after: so does this loop.
   const text = (await (await te.ensureLoaded()).run({ [idsInfo.name]: idsTensor(idsInfo.type, ids, [prompts, L]) }, [teOut]))[teOut]!;
-  if (engine.lowMemory && !engine.sdxl) await te.unload();
   let hidden = text.dims[2]!;
   const added: Record<string, ort.Tensor> = {};
   if (sdxl) {
     // The second encoder, and SDXL's pooled text_embeds and time_ids inputs.
     const { hidden2, pooled } = sdxl.outputs;
     const info2 = sdxl.encoder2.input('input_ids');
-    const out2 = await sdxl.encoder2.session.run({ [info2.name]: idsTensor(info2.type, ids2!, [prompts, L]) }, [hidden2, pooled]);
+    const out2 = await (await sdxl.encoder2.ensureLoaded()).run({ [info2.name]: idsTensor(info2.type, ids2!, [prompts, L]) }, [hidden2, pooled]);
     hidden += out2[hidden2]!.dims[2]!;
     added.text_embeds = new FloatFeed(unet.input('text_embeds').type, [B, out2[pooled]!.dims[1]!]).sync();
     added.time_ids = new FloatFeed(unet.input('time_ids').type, [B, 6]).sync();
   }
+  if (engine.lowMemory) await Promise.all([te.unload(), sdxl?.encoder2.unload()]);
   const ehs = new FloatFeed(ehsInfo.type, [B, L, hidden]);
   const feeds = { [sampleInfo.name]: sample.sync(), [tsInfo.name]: ts.fill(999), [ehsInfo.name]: ehs.sync(), ...added };
   for (let s = 0; s < steps; s++) {

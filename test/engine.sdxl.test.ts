@@ -278,6 +278,23 @@ describe('SDXL generation', () => {
   });
 });
 
+describe('SDXL with lowMemory', () => {
+  it('unloads both text encoders after each prompt and reloads them for the next, with the same pictures', async () => {
+    const low = await DiffusionEngine.load(dir, { threads: 1, graphCache: path.join(root, 'ort-cache-low'), lowMemory: true });
+    try {
+      const a = await engine.generate(base);
+      const b = await low.generate(base);
+      assert.throws(() => low.textEncoder.session, /unloaded/);
+      assert.throws(() => low.sdxl!.encoder2.session, /unloaded/);
+      const c = await low.generate(base);
+      assert.ok(sameBytes(a.image, b.image) && sameBytes(a.image, c.image));
+      assert.deepEqual([low.textEncoder.reloads, low.sdxl!.encoder2.reloads], [1, 1]);
+    } finally {
+      await low.close();
+    }
+  });
+});
+
 describe('mini SDXL (the SD-architecture blocks with SDXL signatures)', () => {
   it('passes the load checks and draws deterministically', async () => {
     const d = path.join(root, 'mini-sdxl');

@@ -277,7 +277,8 @@ export class DiffusionEngine implements Engine {
     // Text.
     const tText = now();
     const text = await this.conditioning(req.prompt, req.negativePrompt, guide, lh * 8, lw * 8);
-    if (this.lowMemory && !this.sdxl) await this.textEncoder.unload();
+    // SDXL: both encoders (the second, OpenCLIP bigG, is 2.8 GB fp32).
+    if (this.lowMemory) await Promise.all([this.textEncoder.unload(), this.sdxl?.encoder2.unload()]);
     const textEncoderMs = now() - tText;
 
     // Feeds, allocated once per request and refilled every step.
