@@ -103,6 +103,7 @@ let engine: Engine;
 let zeroSnr: Engine;
 let noEncoder: Engine;
 let sdxl: Engine;
+let params: Engine;
 
 /** A smooth picture (gradients): what a VAE reproduces well. */
 function gradient(width: number, height: number): RawImage {
@@ -159,11 +160,13 @@ before(async () => {
   zeroSnr = await loadEngine(zeroDir, { ...opts, defaults: { steps: 4, guidanceScale: 3 } });
   noEncoder = await loadEngine(path.join(root, 'no-encoder'), { ...opts, defaults: { steps: 1, guidanceScale: 0 } });
   await buildTinySdxlModel(path.join(root, 'sdxl'));
+  await buildTinyModel(path.join(root, 'params'), { vaeEncoderOutput: 'latent_parameters' });
+  params = await loadEngine(path.join(root, 'params'), { ...opts, defaults: { steps: 1, guidanceScale: 0, scheduler: 'euler' } });
   sdxl = await loadEngine(path.join(root, 'sdxl'), { ...opts, defaults: { steps: 4, guidanceScale: 5 } });
 });
 
 after(async () => {
-  await Promise.all([engine.close(), zeroSnr.close(), noEncoder.close(), sdxl.close()]);
+  await Promise.all([engine.close(), zeroSnr.close(), noEncoder.close(), sdxl.close(), params.close()]);
   await rm(root, { recursive: true, force: true });
 });
 
@@ -284,5 +287,28 @@ describe('image-to-image on the tiny SDXL model (two text encoders, scaling fact
     const b = await sdxl.generate({ ...base, init: { image: input, strength: 0.5 } });
     assert.equal(maxDiff(a.image, b.image), 0);
     assert.ok(meanAbsDiff(a.image, input) > meanAbsDiff(zero.image, input));
+  });
+});
+
+describe('an encoder that returns the distribution (optimum\'s latent_parameters: mean and log-variance)', () => {
+  it('the mean gives the latent_sample model\'s picture exactly; a draw with the seed adds exp(logvar/2)·ε, deterministically', async () => {
+    const s = await ort.InferenceSession.create(path.join(root, 'params', 'vae_encoder', 'model.onnx'));
+    const o = s.outputMetadata[0]!;
+    assert.ok(o.isTensor);
+    assert.deepEqual([o.name, [...o.shape]], ['latent_parameters', ['batch', 8, 'latent_height', 'latent_width']]);
+    await s.release();
+    const req = { ...base, steps: 4, init: { image: input, strength: 0.5 } };
+    const viaMean = await params.generate(req);
+    const viaSample = await engine.generate(req);
+    assert.equal(maxDiff(viaMean.image, viaSample.image), 0, 'latent_parameters mean = latent_sample');
+    const drawn = await params.generate({ ...req, init: { ...req.init, latents: 'sample' as const } });
+    const again = await params.generate({ ...req, init: { ...req.init, latents: 'sample' as const } });
+    assert.equal(maxDiff(drawn.image, again.image), 0);
+    assert.ok(maxDiff(drawn.image, viaMean.image) > 0, 'the draw moves the latents');
+    // At strength 0 the draw is decoded as is: σ = exp(−1) ≈ 0.37 in the unscaled latent space barely moves a
+    // decoder whose weights are 0.004, so the round trip stays near the mean's.
+    const z0 = await params.generate({ ...base, init: { image: input, strength: 0, latents: 'sample' } });
+    const m0 = await params.generate({ ...base, init: { image: input, strength: 0 } });
+    assert.ok(meanAbsDiff(z0.image, m0.image) < 3, String(meanAbsDiff(z0.image, m0.image)));
   });
 });

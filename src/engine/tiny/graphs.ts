@@ -24,6 +24,11 @@ export interface TinyGraphOptions {
   unetMidConvs?: number;
   /** Give the UNet a `timestep_cond` [batch, dim] input, as LCM-distilled UNets have (dim 256). */
   timestepCondDim?: number;
+  /**
+   * The VAE encoder's output: `latent_sample` [batch, 4, …] (diffusers' export, default) or optimum's
+   * `latent_parameters` [batch, 8, …] (the mean, then a constant log-variance of −2).
+   */
+  vaeEncoderOutput?: 'latent_sample' | 'latent_parameters';
 }
 
 export interface EncodedGraph {
@@ -177,6 +182,12 @@ export function vaeEncoderGraph(opts: TinyGraphOptions = {}): EncodedGraph {
   const centred = g.node('Sub', [pre, g.weight(dec.b, [1, 3, 1, 1])]);
   const P = Float32Array.from(decoderPseudoInverse(dec.w));
   const z = g.node('Conv', [centred, g.weight(P, [4, 3, 1, 1])], { kernel_shape: [1, 1] });
+  if (opts.vaeEncoderOutput === 'latent_parameters') {
+    const logvar = g.node('Add', [g.node('Mul', [z, g.scalar(0)]), g.scalar(-2)]);
+    fromF32(g, g.node('Concat', [z, logvar], { axis: 1 }), 'latent_parameters', opts);
+    g.output('latent_parameters', io(opts), [batch, 8, 'latent_height', 'latent_width']);
+    return g.encode();
+  }
   fromF32(g, z, 'latent_sample', opts);
   g.output('latent_sample', io(opts), [batch, 4, 'latent_height', 'latent_width']);
   return g.encode();
