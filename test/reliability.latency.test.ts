@@ -6,7 +6,7 @@
  * What is asserted is the mechanism plus bounds far from the defect, never a tight wall-clock figure (those
  * belong to `npm run bench:load`): the drawing is done by the worker-thread pool (its counter moves by one per
  * heavy request and not at all for the same prompt without quote marks), every picture is classified on the
- * classifier thread (its counter moves by one per request); /healthz is answered *during* the job
+ * classifier thread and made on the engine thread (their counters move by one per request); /healthz is answered *during* the job
  * (p99 under half the job's own duration); and the loop's longest stall stays under 1 s — the defect held it
  * for 3.3–4.8 s, while on a loaded 2-core CI machine a healthy run shows 150–300 ms (GC, the engine's glue).
  */
@@ -14,18 +14,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { REQ_KEY_V21 } from '../src/contract/cvprocess.js';
+import type { ThreadedEngine } from '../src/pipeline/offload/engine-thread.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { applyTypography, parseTextPlan } from '../src/typography/index.js';
+import { heavyPrompt } from './helpers/prompts.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 import { send } from './helpers/wire.js';
-
-const FILLER = '春日的山谷里开满了桃花，远处的村庄炊烟袅袅，小溪潺潺流过青石板桥，孩子们在田野间放着风筝，';
-function heavyPrompt(): string {
-  let p = `海报设计，标题写着“春风十里不如你”，副标题写着“桃花源记·山水之间的宁静生活”，底部写着“二〇二六年春季限定发售敬请期待更多精彩内容”，左上角写着“${FILLER.repeat(3)}”，`;
-  while ([...p].length < 940) p += FILLER;
-  p += `右下角写着“${'梦图文生图'.repeat(8)}”`;
-  return [...p].slice(0, 1000).join('');
-}
 
 let server: RunningServer;
 before(async () => {
@@ -92,6 +86,9 @@ test('a heavy prompt adds no event-loop stall: drawing and image check run on wo
   await serve(prompt);
 
   assert.equal(pool.classifierStatus.state, 'ready', 'the classifier thread has loaded its model');
+  const engine = server.runtime.host.engine() as Partial<ThreadedEngine>;
+  assert.equal(typeof engine.completed, 'number', 'the engine runs on its own thread');
+  const generated = engine.completed!;
   const before = pool.completed.typography;
   const classified = pool.completed.classify;
   const plain = await serve(plainPrompt);
@@ -100,6 +97,7 @@ test('a heavy prompt adds no event-loop stall: drawing and image check run on wo
   const heavy = [await serve(prompt), await serve(prompt)];
   assert.equal(pool.completed.typography, before + 2, 'each heavy request is drawn on the worker-thread pool');
   assert.equal(pool.completed.classify, classified + 3, 'each heavy request is classified on the classifier thread');
+  assert.equal(engine.completed, generated + 3, 'each picture is made on the engine thread');
 
   const detail = `drawing alone ${drawMs.toFixed(0)} ms; plain prompt: loop max ${plain.loopMaxMs.toFixed(0)} ms, /healthz p99 ${plain.healthP99Ms.toFixed(0)} ms; ` +
     heavy.map((h, i) => `heavy #${i + 1}: loop max ${h.loopMaxMs.toFixed(0)} ms (p99 ${h.loopP99Ms.toFixed(0)}), /healthz p99 ${h.healthP99Ms.toFixed(0)} ms over ${h.probes} probes, job ${h.jobMs.toFixed(0)} ms`).join('; ');

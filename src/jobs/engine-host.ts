@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import { REQ_KEY_I2I_V30 } from '../contract/cvprocess.js';
 import { CvError } from '../contract/errors.js';
 import { retryPassingFailures, type RetryPolicy } from '../engine/download/retry.js';
-import { loadEngine } from '../engine/index.js';
 import { resolveModel } from '../engine/registry.js';
 import type { Engine } from '../engine/types.js';
+import { loadEngineThread } from '../pipeline/offload/engine-thread.js';
 
 export type EngineState = 'idle' | 'pulling' | 'loading' | 'ready' | 'failed' | 'closed';
 
@@ -116,7 +116,8 @@ export class EngineHost {
       this.ownState = 'loading';
       this.ownDetail = `loading ${model.dir}`;
       const t0 = performance.now();
-      const engine = await loadEngine(model.dir, {
+      // On a thread of its own: onnxruntime computes on the calling thread, which must not be the event loop.
+      const engine = await loadEngineThread(model.dir, {
         name: model.name,
         threads: this.opts.threads,
         executionProvider: this.opts.executionProvider,

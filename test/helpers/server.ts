@@ -34,7 +34,9 @@ export async function startTestServer(overrides: ConfigOverrides = {}, opts: { n
     {},
   );
   const server = await startServer(cfg, pino({ level: 'silent' }), opts.now ? { now: opts.now } : {});
-  // A scaled gateway holds no engine: its workers load theirs.
+  // A scaled gateway holds no engine: its workers load theirs. Tests start from a ready server (engine and
+  // NSFW classifier loaded), as a load balancer waits for /readyz.
   if (server.runtime.role === 'embedded') await server.runtime.host.load();
+  await server.runtime.deps.cpuPool?.classifierSettled();
   return server;
 }

@@ -62,7 +62,7 @@ interface Shared<T> {
 let drawing: Shared<{ size: number }> | undefined;
 let classifying: Shared<{ status: ClassifierStatus; settled: Promise<void> }> | undefined;
 
-export function workerOptions(name: 'worker' | 'classifier-worker' | 'sr-worker'): { filename: string; execArgv: string[] } {
+export function workerOptions(name: 'worker' | 'classifier-worker' | 'sr-worker' | 'engine-worker'): { filename: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.js')) return { filename: here.replace(/pool\.js$/, `${name}.js`), execArgv: process.execArgv };
   // A source checkout runs through tsx (bin/mengtu.js registers it in-process, which threads do not inherit).

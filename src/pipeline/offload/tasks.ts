@@ -2,7 +2,7 @@
  * The CPU-heavy work that runs on worker threads instead of the event loop, as plain messages.
  * Pixel buffers travel by transfer (no copy): the sender's buffer is detached until the answer brings it back.
  */
-import type { RawImage } from '../../engine/types.js';
+import type { GeneratedImage, RawImage } from '../../engine/types.js';
 import type { ImageRiskScores } from '../../safety/image-risk.js';
 import type { SuperResolverOptions } from '../sr/index.js';
 import type { TextPlan } from '../../typography/types.js';
@@ -20,6 +20,8 @@ export interface OffloadResult {
   /** The (new or returned) image; absent for `load`. */
   image?: RawImage;
   scores?: ImageRiskScores;
+  /** The engine thread's answer to `generate`, but for the image. */
+  generated?: Omit<GeneratedImage, 'image'>;
   /** The SR thread's resolver, answered to `load`. */
   sr?: { method: string; status: string };
   /** Time spent in the worker, ms. */
