@@ -6,7 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { localPathFor } from '../src/engine/download/layout.js';
 import { findEntry, inferDefaults, resolveModel } from '../src/engine/registry.js';
+import { quantizeModel } from '../src/engine/quantize.js';
 import { DiffusionEngine } from '../src/engine/sampler.js';
+import { psnr } from '../src/pipeline/sr/psnr.js';
 import { loadClipTokenizer } from '../src/engine/tokenizer.js';
 import { buildTinyModel, buildTinyTaesd } from '../src/engine/tiny/build.js';
 import { buildTinySdxlModel, MINI_SDXL, TINY_SDXL } from '../src/engine/tiny/sdxl.js';
@@ -274,6 +276,23 @@ describe('SDXL generation', () => {
       assert.ok(!sameBytes(vae.image, out.image), 'the two decoders differ');
     } finally {
       await e.close();
+    }
+  });
+});
+
+describe('int8 copy of an SDXL model', () => {
+  it('quantizes both encoders and the UNet, passes the load checks, and stays close to fp32', async () => {
+    const dst = path.join(root, 'sdxl-int8');
+    const report = await quantizeModel(dir, dst);
+    assert.deepEqual(Object.keys(report.parts).sort(), ['text_encoder', 'text_encoder_2', 'unet']);
+    const q = await DiffusionEngine.load(dst, { threads: 2, graphCache: false });
+    try {
+      const req = { ...base, guidanceScale: 0 };
+      const [a, b] = [await engine.generate(req), await q.generate(req)];
+      const db = psnr(a.image, b.image);
+      assert.ok(db > 30 && Number.isFinite(db), `PSNR ${db.toFixed(1)} dB vs fp32`);
+    } finally {
+      await q.close();
     }
   });
 });
