@@ -121,3 +121,25 @@ export function paletteColor(colors: Rgb[], bg: BackgroundStats): Rgb | undefine
   }
   return best && { r: Math.round(best.c.r), g: Math.round(best.c.g), b: Math.round(best.c.b) };
 }
+
+/**
+ * The colour of the scene's light: the mean of its brightest twentieth (highlights show what colour the
+ * light is), sampled on a grid of at most ~4k pixels.
+ */
+export function sceneLight(image: RawImage): Rgb {
+  const step = Math.max(1, Math.floor(Math.sqrt((image.width * image.height) / 4096)));
+  const px: Array<[number, number, number, number]> = [];
+  for (let y = 0; y < image.height; y += step) {
+    for (let x = 0; x < image.width; x += step) {
+      const i = (y * image.width + x) * 4;
+      const r = image.data[i] ?? 0;
+      const g = image.data[i + 1] ?? 0;
+      const b = image.data[i + 2] ?? 0;
+      px.push([0.2126 * r + 0.7152 * g + 0.0722 * b, r, g, b]);
+    }
+  }
+  px.sort((a, b) => b[0] - a[0]);
+  const top = px.slice(0, Math.max(1, Math.ceil(px.length / 20)));
+  const mean = (k: 1 | 2 | 3): number => top.reduce((s, p) => s + p[k], 0) / top.length;
+  return { r: mean(1), g: mean(2), b: mean(3) };
+}

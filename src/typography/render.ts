@@ -4,18 +4,34 @@
  */
 import { ImageData, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RawImage } from '../engine/types.js';
-import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, type LegibilityDecision, type Rgb } from './contrast.js';
+import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, MIN_CONTRAST, type BackgroundStats, type LegibilityDecision, type Rgb } from './contrast.js';
 import { advanceMeasure, DISPLAY_WORD_SPACING, fontString } from './fonts.js';
 import { layoutPlan } from './layout.js';
-import { palette, paletteColor, placeInCalm } from './placement.js';
+import { palette, paletteColor, placeInCalm, sceneLight } from './placement.js';
 import type { LaidOutBlock, Layout, MeasureText, TextPlan } from './types.js';
 
 export interface RenderOptions {
   /** A layout computed earlier (e.g. to OCR the same boxes); computed here when absent. */
   layout?: Layout;
   measure?: MeasureText;
-  /** Skip the contrast treatment (used to render the OCR judge's plain reference). */
+  /** Skip the contrast treatment and the scene seating (used to render the OCR judge's plain reference). */
   plain?: boolean;
+  /** Draw the text as it is asked, without seating it in the scene (no contact shadow, no tint toward the light). */
+  unseated?: boolean;
+}
+
+/** How far the face's colour moves toward the colour of the scene's light. */
+export const LIGHT_TINT = 0.14;
+
+/**
+ * Seats the text in the scene: a soft contact shadow (ambient occlusion) under light lettering, as if
+ * the letters sat on the surface, and the face tinted toward the colour of the scene's light. Both only
+ * where contrast stays ≥ 4.5:1: the shadow darkens what is behind light text (more contrast), and the
+ * tint is kept only when the tinted colour still passes with the same treatment.
+ */
+interface Seating {
+  /** Contact-shadow colour and opacity, when the block gets one. */
+  shadow?: { color: Rgb; alpha: number };
 }
 
 export interface RenderReport {
@@ -125,7 +141,7 @@ function effectReach(lb: LaidOutBlock): number {
   return Math.ceil(lb.fontSize * (st.has('neon') ? 1.0 : st.has('shadow') || st.has('3d') ? 0.7 : 0.6));
 }
 
-function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDecision): void {
+function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDecision, seating: Seating = {}): void {
   const { block, fontSize: size } = lb;
   const color = decision.textColor;
   ctx.font = fontString(block.font, size);
@@ -141,6 +157,19 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   }
   const styles = new Set<string>(block.style);
   const haloColor = t.kind === 'outline' ? t.color : undefined;
+  if (seating.shadow) {
+    // Contact shadow: only the blurred shadow of the glyphs, a little below them (the glyphs themselves
+    // are drawn far off the canvas and only their shadow is shifted back).
+    const far = 4 * (lb.box.w + lb.box.h) + 1000;
+    ctx.shadowColor = css(seating.shadow.color, seating.shadow.alpha);
+    ctx.shadowBlur = Math.max(2, size * 0.18);
+    ctx.shadowOffsetX = far;
+    ctx.shadowOffsetY = Math.max(1, Math.round(size * 0.05));
+    ctx.fillStyle = '#000';
+    eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x - far, y));
+    ctx.shadowBlur = ctx.shadowOffsetX = ctx.shadowOffsetY = 0;
+    ctx.shadowColor = 'rgba(0,0,0,0)';
+  }
   if (styles.has('shadow')) {
     // A soft drop shadow down-right, dark under light text and light under dark text.
     const dark = luminance(color) > 0.25;
@@ -189,6 +218,30 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
 }
 
+/** The decision for the face tinted toward the scene's light, when that still reads as well; else `d`. */
+function tintedTowardLight(d: LegibilityDecision, light: Rgb, decide: (c: Rgb) => LegibilityDecision): LegibilityDecision {
+  // The light's hue, not its brightness: a neutral light (however dim) changes nothing, an orange sunset
+  // warms a white face as it would warm white paint.
+  const top = Math.max(1, light.r, light.g, light.b);
+  const k = (v: number, l: number): number => v * (1 - LIGHT_TINT + (LIGHT_TINT * l) / top);
+  const c = d.textColor;
+  const tinted = decide({ r: k(c.r, light.r), g: k(c.g, light.g), b: k(c.b, light.b) });
+  return tinted.treatment.kind === d.treatment.kind && tinted.effectiveContrast >= MIN_CONTRAST ? tinted : d;
+}
+
+/**
+ * A contact shadow for lettering lighter than what is behind it (darkening there only adds contrast):
+ * the backdrop's own colour, much darker, at an opacity that fades as the backdrop is already dark.
+ * None for styles that bring their own depth or light (shadow, 3D, neon).
+ */
+function contactShadow(lb: LaidOutBlock, d: LegibilityDecision, bg: BackgroundStats): Seating {
+  const st = new Set<string>(lb.block.style);
+  if (st.has('shadow') || st.has('3d') || st.has('neon')) return {};
+  const behind = d.treatment.kind === 'plate' ? d.treatment.color : bg.meanRgb;
+  if (luminance(d.textColor) <= luminance(behind)) return {};
+  return { shadow: { color: mix(behind, BLACK, 0.75), alpha: 0.55 } };
+}
+
 /** How far 3D lettering is extruded (px, down-right). */
 export function extrusionDepth(fontSize: number): number {
   return Math.max(2, Math.round(fontSize * 0.06));
@@ -219,6 +272,7 @@ export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: Re
   const layout = opts.layout ?? layoutPlan(placeInCalm(plan, image), image.width, image.height, opts.measure ?? advanceMeasure);
   const out = new Uint8ClampedArray(image.data);
   let colors: Rgb[] | undefined;
+  let light: Rgb | undefined;
   const legibility = layout.blocks.map((lb) => {
     const bg = backgroundStats(image, lb.box);
     // No colour asked for: one from the picture's palette that reads bare, else white or near-black.
@@ -226,9 +280,11 @@ export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: Re
     const requested = lb.block.color.name === 'auto' ? auto() : hexToRgb(lb.block.color.hex);
     // Neon's glyphs are its near-white core (the colour is the glow around them): judge the core.
     const neon = lb.block.style.includes('neon');
-    const decision: LegibilityDecision = opts.plain
-      ? { textColor: requested, bareContrast: 0, treatment: { kind: 'none' }, effectiveContrast: 0 }
-      : { ...decideLegibility(neon ? neonCore(requested) : requested, bg, { fontSize: lb.fontSize }), textColor: requested };
+    const decide = (c: Rgb): LegibilityDecision => ({ ...decideLegibility(neon ? neonCore(c) : c, bg, { fontSize: lb.fontSize }), textColor: c });
+    let decision: LegibilityDecision = opts.plain ? { textColor: requested, bareContrast: 0, treatment: { kind: 'none' }, effectiveContrast: 0 } : decide(requested);
+    const seat = !opts.plain && !opts.unseated;
+    if (seat && !neon) decision = tintedTowardLight(decision, (light ??= sceneLight(image)), decide);
+    const seating: Seating = seat ? contactShadow(lb, decision, bg) : {};
     const a = touchedArea(lb, image.width, image.height);
     if (a.w <= 0 || a.h <= 0) return decision;
     const patch = new Uint8ClampedArray(a.w * a.h * 4);
@@ -237,7 +293,7 @@ export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: Re
     const ctx = canvas.getContext('2d');
     ctx.putImageData(new ImageData(patch, a.w, a.h), 0, 0);
     ctx.translate(-a.x, -a.y);
-    drawBlock(ctx, lb, decision);
+    drawBlock(ctx, lb, decision, seating);
     const drawn = ctx.getImageData(0, 0, a.w, a.h).data;
     copyRect(drawn, a.w, out, image.width, 0, 0, a.x, a.y, a.w, a.h);
     return decision;
