@@ -4,10 +4,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { MengtuClient, signRequest, sseEvents } from '../src/client/index.js';
+import { MengtuClient } from '../src/client/index.js';
 import type { RunningServer } from '../src/runtime/server.js';
+import { collect, holdPictureWrites as holdPictureWrites_, openStream as openStream_, signedGet as signedGet_, untilDone as untilDone_, untilStage as untilStage_, type Sse, type StreamOptions } from './helpers/progress.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 
 const OTHER_AK = 'AKLTother00000000000000000000000002';
@@ -24,78 +24,12 @@ after(async () => {
   await server.close();
 });
 
-interface Sse {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-function signedGet(path: string, rawQuery = '', keys = { ak: TEST_AK, sk: TEST_SK }): { url: string; headers: Record<string, string> } {
-  const { headers } = signRequest({ accessKeyId: keys.ak, secretAccessKey: keys.sk, region: 'cn-north-1', service: 'cv' }, { method: 'GET', path, rawQuery, body: '' }, new Date());
-  return { url: `${server.url}${path}${rawQuery ? `?${rawQuery}` : ''}`, headers };
-}
-
-interface StreamOptions {
-  limit?: number;
-  signal?: AbortSignal;
-  rawQuery?: string;
-  keys?: { ak: string; sk: string };
-}
-
-/** Opens a task's (or a progress_id's) stream: resolves once the server has answered its headers. */
-async function openStream(id: string, opts: StreamOptions = {}): Promise<Response> {
-  const { url, headers } = signedGet(`/v1/tasks/${id}/events`, opts.rawQuery ?? '', opts.keys);
-  const res = await fetch(url, { headers, ...(opts.signal ? { signal: opts.signal } : {}) });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-  return res;
-}
-
-/** Reads a stream until the server ends it, or `limit` events when given (then hangs up). */
-async function collect(res: Response, limit?: number): Promise<Sse[]> {
-  const out: Sse[] = [];
-  for await (const e of sseEvents(res.body!)) {
-    out.push(e);
-    if (limit && out.length >= limit) break;
-  }
-  return out;
-}
-
-async function readEvents(id: string, opts: StreamOptions = {}): Promise<Sse[]> {
-  return collect(await openStream(id, opts), opts.limit);
-}
-
-/** Holds the task store's picture writes until released, so a task stays in its `storing` stage. */
-function holdPictureWrites(): { release: () => void; restore: () => void } {
-  const tasks = server.runtime.tasks;
-  const finish = tasks.finish.bind(tasks);
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  tasks.finish = async (...args) => {
-    await held;
-    return finish(...args);
-  };
-  return {
-    release,
-    restore: () => {
-      release();
-      tasks.finish = finish;
-    },
-  };
-}
-
-async function untilStage(id: string, stage: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const r = (await client.getResult(id)) as { status: string; progress?: { stage: string } };
-    assert.notEqual(r.status, 'done');
-    if (r.progress?.stage === stage) return;
-    await sleep(50);
-  }
-  assert.fail(`task ${id} never reached ${stage}`);
-}
-
-async function untilDone(id: string): Promise<void> {
-  while ((await client.getResult(id)).status !== 'done') await sleep(50);
-}
+const openStream = (id: string, opts: StreamOptions = {}): Promise<Response> => openStream_(server.url, id, opts);
+const readEvents = async (id: string, opts: StreamOptions = {}): Promise<Sse[]> => collect(await openStream(id, opts), opts.limit);
+const signedGet = (path: string, rawQuery = '', keys?: { ak: string; sk: string }) => signedGet_(server.url, path, rawQuery, keys);
+const holdPictureWrites = () => holdPictureWrites_(server.runtime.tasks);
+const untilStage = (id: string, stage: string) => untilStage_(client, id, stage);
+const untilDone = (id: string) => untilDone_(client, id);
 
 const body = (prompt: string, seed: number) => ({ prompt, seed, width: 256, height: 256, use_sr: false, use_pre_llm: false });
 

@@ -138,6 +138,7 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
       let visible = false;
       let sentState = false;
       let sentPreview = false;
+      let running = false;
       const opened = performance.now();
       const key = watching ? (PROGRESS_ID.test(id) ? watchKey(accessKey, id) : null) : id;
       const finish = (): void => {
@@ -166,6 +167,8 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
           return;
         }
         if (e.stage === 'queued') {
+          // Events travel on two feeds in scaled mode: a late `queued` never follows a running step.
+          if (running) return;
           sentState = true;
           sse(reply, 'queued', { status: 'in_queue', queue_position: e.queuePosition ?? null, elapsed_ms: e.elapsedMs });
           return;
@@ -179,6 +182,7 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
           return;
         }
         sentState = true;
+        running = true;
         sse(reply, 'progress', { status: 'generating', stage: e.stage, step: e.step, total_steps: e.totalSteps, elapsed_ms: e.elapsedMs, eta_ms: etaMs(e, st, now) });
       };
       /** A stream that opens late first gets where the job stands: the latest state, then the latest preview. */

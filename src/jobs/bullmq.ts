@@ -194,12 +194,13 @@ export class BullJobQueue implements JobQueue {
 
   async run(payload: JobPayload, opts: RunOptions = {}): Promise<Produced> {
     await this.assertCapacity();
-    const job = await this.add(payload);
     if (payload.watch) {
-      // Tasks announce their wait through the task store; a watched call has none, so it says so here.
+      // Tasks announce their wait through the task store; a watched call has none, so it says so here —
+      // before the job is added, or a worker's first step could overtake it.
       const waiting = await this.queue.getWaitingCount().catch(() => null);
-      await this.publish({ ...progressBase(payload), stage: 'queued', step: 0, totalSteps: 0, elapsedMs: 0, ...(waiting !== null ? { queuePosition: Math.max(1, waiting) } : {}) }).catch(() => undefined);
+      await this.publish({ ...progressBase(payload), stage: 'queued', step: 0, totalSteps: 0, elapsedMs: 0, ...(waiting !== null ? { queuePosition: waiting + 1 } : {}) }).catch(() => undefined);
     }
+    const job = await this.add(payload);
     let onAbort: (() => void) | undefined;
     // A caller that went away cancels the job and stops waiting (a removed job never reports back).
     const aborted = new Promise<never>((_, reject) => {
