@@ -72,6 +72,13 @@ describe("Jimeng's default 1024×1024 (512 × use_sr)", () => {
     assert.equal(r.srMethod, 'lanczos');
   });
 
+  it('a 1536² delivery on an SDXL-class model: drawn at 1024², SR ×2, resized to 1536²', async () => {
+    const r = await run(sdxl, { width: 768, height: 768 });
+    assert.deepEqual(r.rendered, [[1024, 1024]]);
+    assert.deepEqual([r.width, r.height], [1536, 1536]);
+    assert.equal(r.srMethod, 'lanczos');
+  });
+
   it('use_sr off renders the requested size on either', async () => {
     const r = await run(sdxl, { use_sr: false, width: 640, height: 384 });
     assert.deepEqual(r.rendered, [[640, 384]]);
@@ -84,7 +91,11 @@ describe('renderSize', () => {
   it('draws delivered sizes up to 1.5 × the native area directly, larger ones at half through SR', () => {
     assert.deepEqual(renderSize(job(512, 512), { nativeSize: 1024 }), { width: 1024, height: 1024, native: true });
     assert.deepEqual(renderSize(job(768, 512), { nativeSize: 1024 }), { width: 1536, height: 1024, native: true });
-    assert.deepEqual(renderSize(job(768, 768), { nativeSize: 1024 }), { width: 768, height: 768, native: false });
+    // 1536² is above 1.5 MP: drawn at the native area (1024²), doubled by SR, resized to 1536².
+    assert.deepEqual(renderSize(job(768, 768), { nativeSize: 1024 }), { width: 1024, height: 1024, native: false });
+    assert.deepEqual(renderSize(job(768, 640), { nativeSize: 1024 }), { width: 1120, height: 936, native: false });
+    // A delivery of 4 × the native area or more: half is already that big.
+    assert.deepEqual(renderSize(job(1024, 1024), { nativeSize: 1024 }), { width: 1024, height: 1024, native: false });
   });
   it('leaves models trained below 1024 (SD 1.x 512, SD 2.x 768) and unknown ones on the SR path', () => {
     for (const nativeSize of [512, 768, undefined]) {

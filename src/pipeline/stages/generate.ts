@@ -14,18 +14,24 @@ export interface GenerateStageOptions {
 
 /** Models trained at this side or larger (SDXL-class) draw a use_sr picture at its delivered size themselves. */
 export const NATIVE_DIRECT_MIN = 1024;
-/** …up to this multiple of their native area (SDXL: 1024² → 1536×1024); larger pictures render at half and go through SR. */
+/** …up to this multiple of their native area (SDXL: 1024² → 1536×1024); larger pictures go through SR. */
 export const NATIVE_AREA_FACTOR = 1.5;
 
 /**
  * The size the engine renders: the request's, or — for use_sr on an SDXL-class model — the delivered (×2) size
- * directly, when the model draws that size natively, instead of half of it upscaled ×2.
+ * directly when the model draws that size natively, instead of half of it upscaled ×2. Deliveries larger than
+ * that are drawn at the model's native area in the delivery's shape (SDXL at 1536²: 1024², not 768²), then SR
+ * doubles it and the result is resized to the delivery.
  */
 export function renderSize(job: Pick<Job, 'request' | 'outputWidth' | 'outputHeight'>, engine: Pick<Engine, 'nativeSize'>): { width: number; height: number; native: boolean } {
   const native = engine.nativeSize ?? 0;
   const { outputWidth: w, outputHeight: h } = job;
-  if (job.request.use_sr && native >= NATIVE_DIRECT_MIN && w * h <= NATIVE_AREA_FACTOR * native * native) return { width: w, height: h, native: true };
-  return { width: job.request.width, height: job.request.height, native: false };
+  const asked = { width: job.request.width, height: job.request.height, native: false };
+  if (!job.request.use_sr || native < NATIVE_DIRECT_MIN) return asked;
+  if (w * h <= NATIVE_AREA_FACTOR * native * native) return { width: w, height: h, native: true };
+  const k = native / Math.sqrt(w * h);
+  const at = { width: Math.max(8, Math.round((w * k) / 8) * 8), height: Math.max(8, Math.round((h * k) / 8) * 8), native: false };
+  return at.width * at.height > asked.width * asked.height ? at : asked;
 }
 
 export function generateStage(opts: GenerateStageOptions = {}): Stage {
