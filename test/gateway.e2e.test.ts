@@ -11,6 +11,10 @@ import { MengtuClient, MengtuApiError, MengtuGatewayError, signRequest } from '.
 import type { RunningServer } from '../src/runtime/server.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 
+/** The official SDK's calls with a 120 s timeout instead of its 10 s default: a loaded CI machine is slow, not wrong. */
+// (Its params type asks for an Action the SDK fills in itself, hence the cast.)
+const withTimeout = <D, R>(api: (data: D, params: never) => R) => (data: D): R => api(data, { timeout: 120_000 } as never);
+
 function officialService(server: RunningServer, secretKey = TEST_SK): Service {
   const u = new URL(server.url);
   return new Service({
@@ -46,7 +50,7 @@ describe('gateway on a real tiny-model server', () => {
   });
 
   test('the official @volcengine/openapi Service completes CVProcess and gets a real PNG', async () => {
-    const call = officialService(server).createJSONAPI('CVProcess');
+    const call = withTimeout(officialService(server).createJSONAPI('CVProcess'));
     const res = (await call({ req_key: REQ_KEY, prompt: 'a red lantern over a quiet street', seed: 7, width: 256, height: 320 })) as unknown as {
       code: number; message: string; status: number; time_elapsed: string; request_id: string;
       data: { binary_data_base64: string[]; image_urls: null; infer_ctx: { params: Record<string, unknown>; algorithm_key: string; time_stamp: string }; algorithm_base_resp: { status_code: number; status_message: string }; [k: string]: unknown };
@@ -84,7 +88,7 @@ describe('gateway on a real tiny-model server', () => {
   });
 
   test('the same call with a wrong secret key is rejected with SignatureDoesNotMatch', async () => {
-    const call = officialService(server, 'not-the-secret').createJSONAPI('CVProcess');
+    const call = withTimeout(officialService(server, 'not-the-secret').createJSONAPI('CVProcess'));
     const res = (await call({ req_key: REQ_KEY, prompt: 'a cat' })) as unknown as { ResponseMetadata: { Error: { Code: string; CodeN: number }; Action: string; Version: string } };
     assert.equal(res.ResponseMetadata.Error.Code, 'SignatureDoesNotMatch');
     assert.equal(res.ResponseMetadata.Error.CodeN, 100010);

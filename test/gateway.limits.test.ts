@@ -16,6 +16,10 @@ import type { RunningServer } from '../src/runtime/server.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
 
+/** The official SDK's calls with a 120 s timeout instead of its 10 s default: a loaded CI machine is slow, not wrong. */
+// (Its params type asks for an Action the SDK fills in itself, hence the cast.)
+const withTimeout = <D, R>(api: (data: D, params: never) => R) => (data: D): R => api(data, { timeout: 120_000 } as never);
+
 const REQ_KEY = 'jimeng_high_aes_general_v21_L';
 const isCode = (code: number) => (e: unknown) => e instanceof CvError && e.code === code && e.httpStatus === 429;
 
@@ -140,9 +144,9 @@ test('default limits: a sequential client (official SDK) making 30 calls gets 30
   try {
     const u = new URL(server.url);
     const svc = new Service({ serviceName: 'cv', region: 'cn-north-1', host: u.host, protocol: 'http:', defaultVersion: '2022-08-31', accessKeyId: TEST_AK, secretKey: TEST_SK });
-    const cvProcess = svc.createJSONAPI('CVProcess');
-    const submit = svc.createJSONAPI('CVSync2AsyncSubmitTask');
-    const getResult = svc.createJSONAPI('CVSync2AsyncGetResult');
+    const cvProcess = withTimeout(svc.createJSONAPI('CVProcess'));
+    const submit = withTimeout(svc.createJSONAPI('CVSync2AsyncSubmitTask'));
+    const getResult = withTimeout(svc.createJSONAPI('CVSync2AsyncGetResult'));
     const codes: number[] = [];
     const sub = (await submit({ req_key: REQ_KEY, prompt: '一只猫', width: 256, height: 256, use_sr: false, seed: 3 })) as unknown as { code: number; data: { task_id: string } };
     codes.push(sub.code);

@@ -144,7 +144,7 @@ async function withLlmServer(fn: (base: string, setMode: (m: Mode) => void, seen
       else if (mode === 'risky') answer(`a nude figure under ${quote}`);
       else if (mode === 'chinese') answer(`一只猫 ${quote}, cinematic`);
       else if (mode === 'http-500') res.writeHead(500).end('{"error":"boom"}');
-      else setTimeout(() => answer(`late ${quote}`), 4000);
+      else setTimeout(() => answer(`late ${quote}`), 60_000);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -162,7 +162,7 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     const warnings: unknown[] = [];
     const log = { info() {}, debug() {}, error() {}, warn: (o: unknown) => void warnings.push(o) } as never;
     const rw = createPromptRewriter({
-      llm: llmOptions(loadConfig({}, { MENGTU_LLM_BASE_URL: base, MENGTU_LLM_MODEL: 'test-model', MENGTU_LLM_API_KEY: 'k123', MENGTU_LLM_TIMEOUT_MS: '1000' })),
+      llm: llmOptions(loadConfig({}, { MENGTU_LLM_BASE_URL: base, MENGTU_LLM_MODEL: 'test-model', MENGTU_LLM_API_KEY: 'k123', MENGTU_LLM_TIMEOUT_MS: '5000' })),
       log,
     });
     assert.equal(rw.llmEnabled, true);
@@ -193,7 +193,8 @@ test('LLM path: success, timeout, dropped quotes, HTTP error', async () => {
     setMode('slow');
     const t0 = performance.now();
     const slow = await rw.rewrite(prompt, { usePreLlm: true });
-    assert.ok(performance.now() - t0 < 3000, 'timeout honoured');
+    // 5 s timeout (generous: a loaded machine must not fail the success path) against an answer after 60 s.
+    assert.ok(performance.now() - t0 < 30_000, 'timeout honoured');
     assert.equal(slow.source, 'rules');
     assert.match(slow.fallbackReason ?? '', /^timeout/);
     assert.equal(slow.rephraser, expectedRules.rephraser);

@@ -7,8 +7,9 @@
  * belong to `npm run bench:load`): the drawing is done by the worker-thread pool (its counter moves by one per
  * heavy request and not at all for the same prompt without quote marks), every picture is classified on the
  * classifier thread and made on the engine thread (their counters move by one per request); /healthz is answered *during* the job
- * (p99 under half the job's own duration); and the loop's longest stall stays under 1 s — the defect held it
- * for 3.3–4.8 s, while on a loaded 2-core CI machine a healthy run shows 150–300 ms (GC, the engine's glue).
+ * (p99 under half the job's own duration); and the loop's longest stall stays under 1 s (or twice the quote-free
+ * prompt's, on a machine loaded far past its cores) — the defect held it for 3.3–4.8 s, while on a loaded 2-core
+ * CI machine a healthy run shows 150–300 ms (GC, the engine's glue).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,6 +108,8 @@ test('a heavy prompt adds no event-loop stall: drawing and image check run on wo
     assert.ok(h.healthP99Ms < h.jobMs / 2, `/healthz waited behind the heavy prompt: ${detail}`);
   }
   // The smaller of the two: one GC pause on a busy machine does not fail it; a stall of the defect's size would
-  // show in both.
-  assert.ok(Math.min(...heavy.map((h) => h.loopMaxMs)) < 1000, `event loop held by the heavy prompt: ${detail}`);
+  // show in both. On a machine so loaded that even the quote-free prompt sees the loop wait (a descheduled
+  // process, not held work), the bound follows it: twice what the same prompt without quotes showed.
+  const bound = Math.max(1000, 2 * plain.loopMaxMs);
+  assert.ok(Math.min(...heavy.map((h) => h.loopMaxMs)) < bound, `event loop held by the heavy prompt (bound ${bound.toFixed(0)} ms): ${detail}`);
 });
