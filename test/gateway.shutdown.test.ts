@@ -11,7 +11,7 @@ import { TEST_AK, TEST_SK, testHome } from './helpers/server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-test('graceful shutdown finishes the in-flight request before exiting', { timeout: 120_000 }, async () => {
+test('graceful shutdown finishes the in-flight request before exiting', { timeout: 300_000 }, async () => {
   const home = await testHome();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-data-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', 'tiny', '--port', '0', '--data-dir', dataDir], {
