@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { MengtuClient } from '../src/client/index.js';
+import { MengtuClient, type TaskEvent } from '../src/client/index.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { collect, holdPictureWrites as holdPictureWrites_, openStream as openStream_, signedGet as signedGet_, untilDone as untilDone_, untilStage as untilStage_, type Sse, type StreamOptions } from './helpers/progress.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
@@ -188,6 +188,13 @@ describe('CVProcess progress (progress_id)', () => {
     await client.cvProcess({ ...body('a paper boat', 13), progress_id: id });
     const seen = await otherEvents;
     assert.deepEqual(seen.map((e) => [e.event, (e.data.data as { status: string }).status]), [['done', 'not_found']]);
+  });
+
+  it('the SDK follows its own CVProcess call (cvProcess with onProgress)', async () => {
+    const seen: TaskEvent[] = [];
+    const answer = await client.cvProcess({ ...body('a windmill', 18), width: 512, height: 512, steps: 20 }, { onProgress: (e) => seen.push(e) });
+    assert.equal(answer.code, 10000);
+    assert.ok(seen.some((e) => e.event === 'progress' && e.stage === 'generate'), seen.map((e) => e.event).join(' '));
   });
 
   it('progress_id is validated, and one id is held by one running call at a time', async () => {

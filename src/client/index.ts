@@ -234,8 +234,25 @@ export class MengtuClient {
   }
 
   /** Text to image (jimeng_high_aes_general_v21_L by default). */
-  async cvProcess(input: CVProcessInput): Promise<CvResponse<CVProcessData>> {
-    return this.call<CVProcessData>('CVProcess', { req_key: DEFAULT_REQ_KEY, ...input });
+  /**
+   * CVProcess. With `onProgress` (mengtu only) the call carries a progress_id (yours, or a random UUID) and
+   * its progress stream is followed while it runs: queued / progress / preview events, as for a task.
+   */
+  async cvProcess(input: CVProcessInput, options: { onProgress?: (e: TaskEvent) => void } = {}): Promise<CvResponse<CVProcessData>> {
+    const { onProgress } = options;
+    if (!onProgress) return this.call<CVProcessData>('CVProcess', { req_key: DEFAULT_REQ_KEY, ...input });
+    const progressId = input.progress_id ?? `sdk-${globalThis.crypto.randomUUID()}`;
+    const stop = new AbortController();
+    // The stream may open before the call reaches the server: it waits for the call to appear.
+    const watching = this.watchTask(progressId, onProgress, { signal: stop.signal }).catch(() => undefined);
+    try {
+      return await this.call<CVProcessData>('CVProcess', { req_key: DEFAULT_REQ_KEY, ...input, progress_id: progressId });
+    } finally {
+      // The stream ends with the call; a server that never sends the end is not waited for long.
+      const timer = setTimeout(() => stop.abort(), 2000);
+      await watching;
+      clearTimeout(timer);
+    }
   }
 
   /** CVSync2AsyncSubmitTask: queues the same body CVProcess takes; resolves to the task id. */
