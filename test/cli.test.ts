@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { gradientPng, meanDiff } from './helpers/pictures.js';
 import { testHome } from './helpers/server.js';
 
 const run = promisify(execFile);
@@ -48,6 +49,21 @@ test('generate writes the image in-process with the tiny model', async () => {
   assert.match(stdout, /512x640, seed 7/);
   const meta = await sharp(out).metadata();
   assert.deepEqual([meta.format, meta.width, meta.height], ['png', 512, 640]);
+});
+
+test('generate --image: image-to-image from a file at its size; --strength 0 gives the input back', async () => {
+  const home = await testHome();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-cli-'));
+  const input = path.join(dir, 'in.png');
+  await writeFile(input, await gradientPng(200, 136));
+  const out = path.join(dir, 'out.png');
+  const { stdout } = await mengtu(['generate', 'a watercolor', '-o', out, '--model', 'tiny', '--seed', '3', '--image', input, '--strength', '0'], { MENGTU_HOME: home });
+  assert.match(stdout, /208x144, seed 3/);
+  assert.ok((await meanDiff(await readFile(out), await readFile(input), 208, 144)) < 20);
+  await assert.rejects(mengtu(['generate', 'x', '-o', out, '--model', 'tiny', '--image', input, '--strength', '2'], { MENGTU_HOME: home }), (err: { stderr: string }) => {
+    assert.match(err.stderr, /50200 Invalid Param: scale must be in \[0, 1\]/);
+    return true;
+  });
 });
 
 test('generate refuses bad input with the contract message', async () => {

@@ -8,21 +8,24 @@
  *  - a gateway restart loses no task;
  *  - CVCancelTask of a queued and of a running task;
  *  - SIGTERM on a worker: its running job finishes, it takes no new one, it exits 0;
+ *  - image-to-image: the input picture reaches a worker with the job, is screened there (50411) and drawn from;
  *  - lock renewal: no job but the killed worker's stalls (jobs run for seconds with a 10 s lock renewed
  *    every 5 s, so a blocked event loop would show as stalls).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import sharp from 'sharp';
 import { ensureTinyModel } from '../src/engine/index.js';
 import { loadConfig } from '../src/runtime/config.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { call, cancel, getResult, pollTask, Q, rawPixels, REQ_KEY, submit } from './helpers/api.js';
+import { gradientPng } from './helpers/pictures.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { startTestServer, testHome } from './helpers/server.js';
 
@@ -143,6 +146,18 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
     assert.ok((await rawPixels(fetched.json.data!.binary_data_base64[0]!)).equals(await rawPixels(s1.json.data!.binary_data_base64[0]!)));
     const pids = new Set(await Promise.all([...ids, again].map((id) => workerPidOf(id))));
     assert.equal(pids.size, 2, `jobs ran on ${[...pids].join(', ')}`);
+  });
+
+  test('image-to-image: the picture travels with the job to a worker, which screens it (50411) and draws from it', async () => {
+    const png = await gradientPng(320, 240);
+    const id = await submit(gwA.url, { req_key: 'jimeng_i2i_v30', prompt: 'a watercolor landscape', seed: 5, binary_data_base64: [png.toString('base64')] });
+    const done = await pollTask(gwB.url, id);
+    assert.equal(done.json.data?.status, 'done', `${done.seen.join(' → ')} ${done.json.message}`);
+    const meta = await sharp(Buffer.from(done.json.data!.binary_data_base64[0]!, 'base64')).metadata();
+    assert.deepEqual([meta.width, meta.height], [320, 240]);
+    const flagged = (await readFile(path.join(import.meta.dirname, 'fixtures', 'image-risk-flagged.png'))).toString('base64');
+    const risky = await submit(gwB.url, { req_key: 'jimeng_i2i_v30', prompt: 'a portrait', binary_data_base64: [flagged] });
+    assert.equal((await pollTask(gwA.url, risky)).json.code, 50411);
   });
 
   test('SIGKILL of the worker running a task: another worker finishes it with the same pixels', async () => {

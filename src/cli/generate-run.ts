@@ -1,7 +1,8 @@
 /** The body of `mengtu generate`, loaded only when the command runs (it pulls in the engine and pipeline). */
 import cliProgress from 'cli-progress';
-import { writeFile } from 'node:fs/promises';
-import { parseCVProcessRequest, REQ_KEY_V21 } from '../contract/cvprocess.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseCVProcessRequest, REQ_KEY_I2I_V30, REQ_KEY_V21, type CVProcessRequest } from '../contract/cvprocess.js';
+import { parseI2iV30Request } from '../contract/jimeng-v3.js';
 import { newRequestId } from '../gateway/envelope.js';
 import { loadConfig } from '../runtime/config.js';
 import { createRuntime } from '../runtime/create.js';
@@ -29,12 +30,34 @@ export function requestBody(prompt: string, o: GenerateOpts, seed: number | unde
   };
 }
 
+/** With --image: the jimeng_i2i_v30 body (the same rules and limits as the API). */
+export function imageRequestBody(prompt: string, o: GenerateOpts, seed: number | undefined, image: Buffer): Record<string, unknown> {
+  return {
+    req_key: REQ_KEY_I2I_V30,
+    prompt,
+    seed,
+    binary_data_base64: [image.toString('base64')],
+    scale: o.strength,
+    width: o.width,
+    height: o.height,
+    negative_prompt: o.negative,
+    steps: o.steps,
+    guidance_scale: o.guidance,
+    scheduler: o.scheduler,
+  };
+}
+
 export async function runGenerate(prompt: string, o: GenerateOpts): Promise<void> {
   const cfg = loadConfig({ engine: { model: o.model, threads: o.threads, vae: o.vae } }, process.env, { server: { logLevel: 'warn' } });
   const log = createLogger(cfg);
   const files = outputPaths(o.output, o.count);
   // Several images: consecutive seeds from a given one, else each its own random seed.
-  const requests = files.map((_, i) => parseCVProcessRequest(requestBody(prompt, o, o.seed === undefined || o.seed === -1 ? o.seed : o.seed + i)));
+  const input = o.image ? await readFile(o.image) : null;
+  if (o.strength !== undefined && !input) throw new Error('--strength needs --image');
+  const seedOf = (i: number): number | undefined => (o.seed === undefined || o.seed === -1 ? o.seed : o.seed + i);
+  const requests: CVProcessRequest[] = files.map((_, i) =>
+    input ? parseI2iV30Request(imageRequestBody(prompt, o, seedOf(i), input)) : parseCVProcessRequest(requestBody(prompt, o, seedOf(i))),
+  );
   const bar = new cliProgress.SingleBar(
     { format: 'image {image} [{bar}] {value}/{total} steps | {duration_formatted} elapsed | ETA {eta_formatted}', hideCursor: true },
     cliProgress.Presets.shades_classic,
