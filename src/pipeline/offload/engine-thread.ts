@@ -68,7 +68,7 @@ export async function loadEngineThread(dir: string, options: LoadEngineOptions):
     port1.on('close', () => portDone());
     const onAbort = (): void => port1.postMessage({ type: 'abort' });
     signal?.addEventListener('abort', onAbort, { once: true });
-    const task: EngineTask = { kind: 'generate', req: plain, port: port2, steps: onStep !== undefined, previews: typeof previews === 'function' ? 'ask' : previews, answer };
+    const task: EngineTask = { kind: 'generate', load: { dir, options }, req: plain, port: port2, steps: onStep !== undefined, previews: typeof previews === 'function' ? 'ask' : previews, answer };
     try {
       const r = (await call(pool, task, [port2]).catch((err: unknown) => {
         // An aborted request fails with the caller's reason, as the in-process engine does.

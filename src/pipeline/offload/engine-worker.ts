@@ -15,6 +15,8 @@ export type EngineTask =
   | { kind: 'load'; dir: string; options: LoadEngineOptions }
   | {
       kind: 'generate';
+      /** What `load` loaded: a thread piscina started again after a crash loads it before this request. */
+      load: { dir: string; options: LoadEngineOptions };
       req: Omit<GenerateRequest, 'onStep' | 'previews' | 'signal'>;
       port: MessagePort;
       steps: boolean;
@@ -33,7 +35,15 @@ export interface EngineFailure {
 /** How long the sampler waits for the caller's preview decision before going on without one. */
 const ASK_TIMEOUT_MS = 2_000;
 
-let engine: Engine | undefined;
+let engine: Promise<Engine> | undefined;
+
+function loaded(dir: string, options: LoadEngineOptions): Promise<Engine> {
+  engine ??= loadEngine(dir, options).catch((err: unknown) => {
+    engine = undefined;
+    throw err;
+  });
+  return engine;
+}
 
 function failure(err: unknown): EngineFailure {
   const e = err as { name?: string; message?: string; code?: unknown; logDetail?: unknown };
@@ -50,13 +60,16 @@ function failure(err: unknown): EngineFailure {
 export default async function run(task: EngineTask): Promise<unknown> {
   try {
     switch (task.kind) {
-      case 'load':
-        engine = await loadEngine(task.dir, task.options);
-        return { modelName: engine.modelName, img2img: engine.img2img, nativeSize: engine.nativeSize };
-      case 'close':
-        await engine?.close();
+      case 'load': {
+        const e = await loaded(task.dir, task.options);
+        return { modelName: e.modelName, img2img: e.img2img, nativeSize: e.nativeSize };
+      }
+      case 'close': {
+        const e = engine;
         engine = undefined;
+        await (await e)?.close();
         return {};
+      }
       case 'generate':
         return await generate(task);
     }
@@ -66,7 +79,6 @@ export default async function run(task: EngineTask): Promise<unknown> {
 }
 
 async function generate(task: Extract<EngineTask, { kind: 'generate' }>): Promise<unknown> {
-  if (!engine) throw new Error('engine thread: generate before load');
   const { port, answer } = task;
   const abort = new AbortController();
   port.on('message', (m: { type: string }) => {
@@ -81,7 +93,7 @@ async function generate(task: Extract<EngineTask, { kind: 'generate' }>): Promis
     return Atomics.load(answer, 1) === 1;
   };
   try {
-    const out = await engine.generate({
+    const out = await (await loaded(task.load.dir, task.load.options)).generate({
       ...task.req,
       ...(task.steps ? { onStep: (info: StepInfo) => port.postMessage({ type: 'step', info }) } : {}),
       ...(task.previews === 'ask' ? { previews: ask } : task.previews !== undefined ? { previews: task.previews } : {}),

@@ -32,7 +32,7 @@ export async function startSuperResolverThread(options: SuperResolverOptions): P
     },
     async upscale(image) {
       // A copy travels (≈1 ms for 1024²), so the caller's image stays whole.
-      const r = await runOn(pool, { kind: 'upscale', image: { ...image, data: image.data.slice() } });
+      const r = await runOn(pool, { kind: 'upscale', image: { ...image, data: image.data.slice() }, options });
       completed++;
       return r.image!;
     },

@@ -3,20 +3,24 @@
  * or Lanczos) and upscales there. onnxruntime-node's `run` computes on the calling thread, and the tiling, float
  * conversion and Lanczos loops are plain JavaScript: on the event loop they held it ~1.1 s per tile or image.
  */
-import { createSuperResolver, type SuperResolver } from '../sr/index.js';
+import { createSuperResolver, type SuperResolver, type SuperResolverOptions } from '../sr/index.js';
 import { reply } from './reply.js';
 import type { SrTask } from './tasks.js';
 
 let resolver: Promise<SuperResolver> | undefined;
 
+function loaded(options: SuperResolverOptions): Promise<SuperResolver> {
+  resolver ??= createSuperResolver(options).catch((err: unknown) => {
+    resolver = undefined;
+    throw err;
+  });
+  return resolver;
+}
+
 export default async function run(task: SrTask): Promise<unknown> {
   const t0 = performance.now();
   if (task.kind === 'load') {
-    resolver ??= createSuperResolver(task.options).catch((err: unknown) => {
-      resolver = undefined;
-      throw err;
-    });
-    const r = await resolver;
+    const r = await loaded(task.options);
     return { sr: { method: r.method, status: r.status }, ms: performance.now() - t0 };
   }
   if (task.kind === 'close') {
@@ -24,7 +28,6 @@ export default async function run(task: SrTask): Promise<unknown> {
     resolver = undefined;
     return { ms: performance.now() - t0 };
   }
-  if (!resolver) throw new Error('super-resolution thread: upscale before load');
-  const image = await (await resolver).upscale(task.image, 2);
+  const image = await (await loaded(task.options)).upscale(task.image, 2);
   return reply({ image, ms: performance.now() - t0 });
 }

@@ -13,8 +13,11 @@ export type DrawTask = { kind: 'typography'; image: RawImage; plan: TextPlan };
 /** For the classifier thread: `load` is sent once at start, so every `classify` queues behind the load. */
 export type ClassifierTask = { kind: 'load' } | { kind: 'classify'; image: RawImage };
 
-/** For the super-resolution thread: `load` builds the resolver there (once), `upscale` runs it, `close` releases it. */
-export type SrTask = { kind: 'load'; options: SuperResolverOptions } | { kind: 'upscale'; image: RawImage } | { kind: 'close' };
+/**
+ * For the super-resolution thread: `load` builds the resolver there (once), `upscale` runs it (building it
+ * first on a thread piscina started again after a crash), `close` releases it.
+ */
+export type SrTask = { kind: 'load'; options: SuperResolverOptions } | { kind: 'upscale'; image: RawImage; options: SuperResolverOptions } | { kind: 'close' };
 
 export interface OffloadResult {
   /** The (new or returned) image; absent for `load`. */
