@@ -20,8 +20,8 @@ const rules = createPromptRewriter({ llm: null });
 
 test('translation of Chinese prompts with the bundled glossary', () => {
   assert.ok(glossarySize >= 300, `glossary has ${glossarySize} entries`);
-  assert.equal(translatePrompt('一只猫在雪山下'), 'a cat, under snowy mountains');
-  assert.equal(translatePrompt('两只小狗在草地上奔跑'), 'two puppies, running on meadow');
+  assert.equal(translatePrompt('一只猫在雪山下'), 'a cat under snowy mountains');
+  assert.equal(translatePrompt('两只小狗在草地上奔跑'), 'two puppies running on meadow');
   assert.equal(translatePrompt('穿着红裙子的女孩'), 'girl wearing red dress');
   assert.equal(translatePrompt('一碗拉面，特写'), 'a bowl of ramen, close-up');
   assert.equal(translatePrompt('一座古老的城堡，日落'), 'an ancient castle, sunset');
@@ -80,7 +80,7 @@ test('rule expansion adds cues for each subject type, in Chinese and English', a
     }
   }
   const cat = await rules.rewrite('一只猫在雪山下', { usePreLlm: true });
-  assert.ok(cat.rephraser.startsWith('a cat, under snowy mountains, '), cat.rephraser);
+  assert.ok(cat.rephraser.startsWith('a cat under snowy mountains, '), cat.rephraser);
 });
 
 test('cues already in the prompt are not repeated; quoted text does not steer the subject', async () => {
@@ -107,7 +107,7 @@ test('rewrite is deterministic', async () => {
 
 test('use_pre_llm off: no expansion, Chinese still translated for the model', async () => {
   const zh = await rules.rewrite('一只猫在雪山下', { usePreLlm: false });
-  assert.deepEqual(zh, { rephraser: '', llmResult: '', translated: 'a cat, under snowy mountains', modelPrompt: 'a cat, under snowy mountains', source: 'none' });
+  assert.deepEqual(zh, { rephraser: '', llmResult: '', translated: 'a cat under snowy mountains', modelPrompt: 'a cat under snowy mountains', source: 'none' });
   const en = await rules.rewrite('a cat under snowy mountains', { usePreLlm: false });
   assert.deepEqual(en, { rephraser: '', llmResult: '', translated: '', modelPrompt: 'a cat under snowy mountains', source: 'none' });
 });
@@ -237,11 +237,11 @@ test('rewrite stage fills the job; rewritten text is screened (50512)', async ()
   const textRisk = createTextRiskChecker();
   const stage = rewriteStage(rules, textRisk);
   const on = await stage.run(newJob(request('一只猫在雪山下', true), 'r1'), ctx);
-  assert.ok(on.modelPrompt.startsWith('a cat, under snowy mountains, '));
+  assert.ok(on.modelPrompt.startsWith('a cat under snowy mountains, '));
   assert.equal(on.rewrittenPrompt, on.modelPrompt);
-  assert.equal(on.translatedPrompt, 'a cat, under snowy mountains');
+  assert.equal(on.translatedPrompt, 'a cat under snowy mountains');
   const off = await stage.run(newJob(request('一只猫在雪山下', false), 'r2'), ctx);
-  assert.equal(off.modelPrompt, 'a cat, under snowy mountains');
+  assert.equal(off.modelPrompt, 'a cat under snowy mountains');
   assert.equal(off.rewrittenPrompt, '');
 
   await withLlmServer(async (base, setMode) => {

@@ -7,7 +7,7 @@ import { segment } from '../src/pipeline/rewrite/segment.js';
 import { findEntry, REGISTRY } from '../src/engine/registry.js';
 
 test('the two prompts from issue #14 leave nothing behind', () => {
-  assert.equal(translatePrompt('一只橘猫趴在窗台上晒太阳，水彩风格'), 'an orange tabby cat lying, basking in the sun on windowsill, watercolor style');
+  assert.equal(translatePrompt('一只橘猫趴在窗台上晒太阳，水彩风格'), 'an orange tabby cat lying on windowsill, basking in the sun, watercolor style');
   assert.equal(
     translatePrompt('过曝，强对比，夜晚，雪地里，巨大的黄色浴缸，胶片摄影，复古滤镜'),
     'overexposed, high contrast, night, in snowfield, huge yellow bathtub, film photography, retro filter',
@@ -52,13 +52,40 @@ test('grammar patterns: measure words, 的-phrases, 在…上/里/下, 着/了, 
     ['坐在长椅上的老人', 'old man sitting on bench'],
     ['一幅挂在墙上的画', 'a picture hanging on wall'],
     // 在…上/里/下 and bare locatives
-    ['一只猫在雪山下', 'a cat, under snowy mountains'],
-    ['一条鱼在水里游泳', 'a fish, swimming in water'],
+    ['一只猫在雪山下', 'a cat under snowy mountains'],
+    ['一条鱼在水里游泳', 'a fish swimming in water'],
     ['雪地里', 'in snowfield'],
     // 着/了 dropped; verb before its object as in English
-    ['他吃了一个苹果', 'he eating an apple'],
+    ['他吃了一个苹果', 'a man eating an apple'],
     ['女孩站着', 'girl standing'],
-    ['一群羊在山坡上吃草', 'a group of sheep, eating grass on hillside'],
+    ['一群羊在山坡上吃草', 'a group of sheep eating grass on hillside'],
+  ];
+  for (const [zh, en] of cases) assert.equal(translatePrompt(zh), en, zh);
+});
+
+test('progressive 在+verb, subject pronouns, possessives and 们 read as English', () => {
+  const cases: Array<[string, string]> = [
+    // 在/正在 + verb: the action of the subject, no comma
+    ['他在吃苹果', 'a man eating apple'],
+    ['她正在看书', 'a woman reading a book'],
+    ['他们在喝咖啡', 'a group of people drinking coffee'],
+    ['老人在下棋', 'old man playing chess'],
+    // 在 + place (+ locative) + verb: the action, then the place
+    ['小猫在沙发上睡觉', 'kitten sleeping on sofa'],
+    ['一个女孩在海边跑步', 'a girl running at seaside'],
+    ['猫在门口', 'cat at doorway'],
+    // after a verb, the place comes first
+    ['她坐在窗边看书', 'a woman sitting by the window, reading a book'],
+    ['一个戴着帽子的男人站在门口', 'a man wearing hat standing at doorway'],
+    // pronouns by role: subject (a person to draw), possessive before 的, object
+    ['我的猫', 'my cat'],
+    ['他的书包', 'his schoolbag'],
+    ['她看着他', 'a woman looking at him'],
+    ['它们的家', 'their home'],
+    // 们 makes its noun plural; an article or number stays in front of a 的-phrase
+    ['孩子们在公园里放风筝', 'children flying a kite in park'],
+    ['一个穿着红裙子的女孩在跳舞', 'a girl wearing red dress dancing'],
+    ['两个戴着帽子的男人', 'two men wearing hat'],
   ];
   for (const [zh, en] of cases) assert.equal(translatePrompt(zh), en, zh);
 });

@@ -24,7 +24,26 @@ type Token =
   | { kind: 'loc'; en: string }
   | { kind: 'zai' }
   | { kind: 'de' }
+  | { kind: 'pron'; subj: string; poss: string; obj: string }
+  | { kind: 'plural' }
   | { kind: 'raw'; text: string };
+
+/**
+ * Personal pronouns by role: the subject of an image is a person to draw (他在吃苹果 → "a man eating …"),
+ * before 的 a possessive (他的书包 → "his schoolbag"), elsewhere an object.
+ */
+const PRONOUNS: Record<string, { subj: string; poss: string; obj: string }> = {
+  他: { subj: 'a man', poss: 'his', obj: 'him' },
+  她: { subj: 'a woman', poss: 'her', obj: 'her' },
+  他们: { subj: 'a group of people', poss: 'their', obj: 'them' },
+  她们: { subj: 'a group of women', poss: 'their', obj: 'them' },
+  我: { subj: 'I', poss: 'my', obj: 'me' },
+  我们: { subj: 'we', poss: 'our', obj: 'us' },
+  你: { subj: 'you', poss: 'your', obj: 'you' },
+  你们: { subj: 'you', poss: 'your', obj: 'you' },
+  它: { subj: 'it', poss: 'its', obj: 'it' },
+  它们: { subj: 'they', poss: 'their', obj: 'them' },
+};
 
 function parseGlossary(text: string): Map<string, string> {
   const map = new Map<string, string>();
@@ -38,7 +57,7 @@ function parseGlossary(text: string): Map<string, string> {
 }
 
 const GLOSSARY = parseGlossary(GLOSSARY_TEXT);
-const MAX_KEY = Math.max(...[...GLOSSARY.keys(), ...Object.keys(LOCATIVES), ...Object.keys(NUMERALS), ...PARTICLES].map((k) => k.length));
+const MAX_KEY = Math.max(...[...GLOSSARY.keys(), ...Object.keys(LOCATIVES), ...Object.keys(NUMERALS), ...PARTICLES, ...Object.keys(PRONOUNS)].map((k) => k.length));
 
 export function hasChinese(text: string): boolean {
   return HAN.test(text);
@@ -72,6 +91,10 @@ function matchAt(s: string, i: number, fits: (len: number) => boolean): { token:
     if (en !== undefined) return { token: { kind: 'word', en }, len };
     if (key === '在' || key === '正在') return { token: { kind: 'zai' }, len };
     if (key === '的') return { token: { kind: 'de' }, len };
+    const pron = PRONOUNS[key];
+    if (pron) return { token: { kind: 'pron', ...pron }, len };
+    // 孩子们: the plural suffix makes the noun before it plural (CC-CEDICT's sense is a grammar note).
+    if (key === '们') return { token: { kind: 'plural' }, len };
     if (PARTICLES.has(key)) return { token: { kind: 'raw', text: '' }, len };
     const loc = LOCATIVES[key];
     if (loc !== undefined) return { token: { kind: 'loc', en: loc }, len };
@@ -226,7 +249,7 @@ function wordsOf(ts: Token[]): string[] {
   const out: string[] = [];
   ts.forEach((t, i) => {
     const prev = ts[i - 1];
-    if (t.kind === 'word') out.push(prev?.kind === 'word' && prev.plural ? pluralize(t.en) : t.en);
+    if (t.kind === 'word') out.push((prev?.kind === 'word' && prev.plural) || ts[i + 1]?.kind === 'plural' ? pluralize(t.en) : t.en);
     else if (t.kind === 'loc') out.push(t.en);
     else if (t.kind === 'raw') out.push(t.text);
   });
@@ -260,6 +283,14 @@ function renderPhrase(tokens: Token[]): string {
   const nonEmpty = parts.filter((p) => p.length > 0);
   if (nonEmpty.length === 2) {
     const [a, b] = nonEmpty as [string[], string[]];
+    // "一个穿着红裙子的女孩": the article stays in front of the whole phrase ("a girl wearing red dress").
+    const article = a.length > 1 && /^(?:a|an|one|two|three|four|five|several|many|some)$/.test(a[0] ?? '') && /ing$/.test(a[1] ?? '') ? a.shift() : undefined;
+    if (article) {
+      // …and a number still makes its noun plural ("两个戴着帽子的男人" → "two men wearing hat").
+      const head = b.reduce((last, w, k) => (isIng(w) || w === ',' ? last : k), -1);
+      if (head >= 0 && !/^(?:a|an|one)$/.test(article)) b[head] = pluralize(b[head]!);
+      b.unshift(article);
+    }
     const first = a[0] ?? '';
     if (/ing$/.test(first) || Object.values(LOCATIVES).includes(first)) {
       // The head's own action comes last: "穿着红裙子的女孩站" → "girl wearing red dress standing".
@@ -272,14 +303,74 @@ function renderPhrase(tokens: Token[]): string {
   return nonEmpty.map((p) => p.join(' ')).join(' ');
 }
 
+/** Pronouns by their role: possessive before 的 (which then goes), subject first in the clause, else object. */
+function resolvePronouns(tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  tokens.forEach((t, i) => {
+    if (t.kind !== 'pron') {
+      if (!(t.kind === 'de' && tokens[i - 1]?.kind === 'pron')) out.push(t);
+      return;
+    }
+    const en = tokens[i + 1]?.kind === 'de' ? t.poss : out.length === 0 ? t.subj : t.obj;
+    out.push({ kind: 'word', en });
+  });
+  return out;
+}
+
+/** A word (or a phrase's first word) in -ing: a verb as the rules render it. */
+const isIng = (w: string | undefined): boolean => w !== undefined && /^\S+ing\b/.test(w);
+const PREPOSITION = /^(?:in|on|at|by|under|near|beside|inside|above|below|behind|among|around|over)\b/;
+
+/**
+ * A 在-phrase joined to the words before it, when it reads as their action or place: progressive 在+verb
+ * ("他在吃苹果" → "a man eating apple"), 在+place+locative ("小猫在沙发上睡觉" → "kitten sleeping on
+ * sofa"; after a verb, the place first: "趴在窗台上晒太阳" → "lying on windowsill, basking in the sun"),
+ * 在+place+verb ("在海边跑步" → "running at seaside"). Undefined when none of these fits.
+ */
+function joinZai(prev: string, p: Token[]): string | undefined {
+  if (p.some((t) => t.kind === 'de') || prev === '' || prev.endsWith(',')) return undefined;
+  const locAt = p.findIndex((t) => t.kind === 'loc');
+  const prevEndsInVerb = isIng(prev.split(' ').pop());
+  if (locAt > 0) {
+    const loc = p[locAt] as { kind: 'loc'; en: string };
+    const place = [loc.en, ...wordsOf(p.slice(0, locAt))].join(' ');
+    const action = wordsOf(p.slice(locAt + 1)).join(' ');
+    if (prevEndsInVerb) return action ? `${prev} ${place}, ${action}` : `${prev} ${place}`;
+    return [prev, action, place].filter(Boolean).join(' ');
+  }
+  if (locAt === 0) return undefined;
+  const words = wordsOf(p).filter(Boolean);
+  if (words.length === 0) return undefined;
+  if (isIng(words[0])) return `${prev} ${words.join(' ')}`;
+  const found = words.findIndex(isIng);
+  if (found === 0) return undefined;
+  // No verb: the phrase is only where ("站在门口" → "standing at doorway").
+  const v = found < 0 ? words.length : found;
+  const where = words.slice(0, v).join(' ');
+  const place = PREPOSITION.test(where) ? where : `at ${where}`;
+  const action = words.slice(v).join(' ');
+  if (!action) return `${prev} ${place}`;
+  return prevEndsInVerb ? `${prev} ${place}, ${action}` : `${prev} ${action} ${place}`;
+}
+
 function renderClause(clause: string, unknown: Unknowns): string {
   const phrases: Token[][] = [[]];
-  for (const t of tokenize(clause, unknown)) {
+  for (const t of resolvePronouns(tokenize(clause, unknown))) {
     if (t.kind === 'zai') phrases.push([]);
-    else phrases[phrases.length - 1]!.push(t);
+    else if (t.kind !== 'plural') phrases[phrases.length - 1]!.push(t);
+    else {
+      // Kept beside its noun for wordsOf(); a stray 们 says nothing.
+      const cur = phrases[phrases.length - 1]!;
+      if (cur[cur.length - 1]?.kind === 'word') cur.push(t);
+    }
   }
   const rendered: string[] = [];
   phrases.forEach((p, k) => {
+    const joined = k > 0 && rendered.length > 0 ? joinZai(rendered[rendered.length - 1]!, p) : undefined;
+    if (joined !== undefined) {
+      rendered[rendered.length - 1] = joined;
+      return;
+    }
     const de = p.findIndex((t) => t.kind === 'de');
     const prev = rendered[rendered.length - 1];
     // "挂在墙上的画": the verb before 在 and the 在-phrase both describe the noun after 的 →
