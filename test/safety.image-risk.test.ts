@@ -143,9 +143,15 @@ test('image risk on the classifier thread: the same verdicts and scores as in-pr
 
 test('image risk end to end: the server classifies on its classifier thread, /readyz reports it, 50511 above the threshold', async () => {
   // Threshold 0: every picture has some unsafe probability, so the tiny model's output is refused.
-  const server = await startTestServer({ safety: { imageRisk: true, imageRiskThreshold: 0 }, sr: { mode: 'lanczos' } });
+  const server = await startTestServer({ safety: { imageRisk: true, imageRiskThreshold: 0 }, sr: { mode: 'lanczos' } }, { noWait: true });
   servers.push(server);
   const pool = server.runtime.deps.cpuPool!;
+  // Just listening: the classifier thread is still loading (tfjs alone takes longer to import), so not ready.
+  assert.equal(pool.classifierStatus.state, 'loading');
+  const early = await fetch(`${server.url}/readyz`);
+  assert.equal(early.status, 503);
+  assert.equal(((await early.json()) as { image_risk?: string }).image_risk, 'loading');
+  await server.runtime.host.load();
   const body = Buffer.from(JSON.stringify({ req_key: REQ_KEY_V21, prompt: 'a lighthouse at dawn', width: 256, height: 256, use_sr: false, use_pre_llm: false, seed: 3 }));
   const res = await send(server.url, { ak: TEST_AK, sk: TEST_SK }, { rawQuery: 'Action=CVProcess&Version=2022-08-31', body, headers: { 'Content-Type': 'application/json' } });
   const answer = JSON.parse(res.text) as { code: number; message: string; data: unknown };

@@ -19,7 +19,7 @@ export async function testHome(): Promise<string> {
 }
 
 /** `overrides` are per section, like CLI flags (e.g. `{ limits: { concurrency: 1 } }`); the environment is not read. */
-export async function startTestServer(overrides: ConfigOverrides = {}, opts: { now?: () => Date; extraKeys?: Array<[string, string]> } = {}): Promise<RunningServer> {
+export async function startTestServer(overrides: ConfigOverrides = {}, opts: { now?: () => Date; extraKeys?: Array<[string, string]>; /** Return as soon as it listens (default: once /readyz would say ready). */ noWait?: boolean } = {}): Promise<RunningServer> {
   await testHome();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-data-'));
   const accessKeys = [[TEST_AK, TEST_SK], ...(opts.extraKeys ?? [])].map(([ak, sk]) => `${ak}:${sk}`).join(',');
@@ -36,6 +36,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}, opts: { n
   const server = await startServer(cfg, pino({ level: 'silent' }), opts.now ? { now: opts.now } : {});
   // A scaled gateway holds no engine: its workers load theirs. Tests start from a ready server (engine and
   // NSFW classifier loaded), as a load balancer waits for /readyz.
+  if (opts.noWait) return server;
   if (server.runtime.role === 'embedded') await server.runtime.host.load();
   await server.runtime.deps.cpuPool?.classifierSettled();
   return server;
