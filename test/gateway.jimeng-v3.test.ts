@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { signRequest } from '../src/client/index.js';
 import { buildTinyModel } from '../src/engine/tiny/build.js';
+import { renderSize } from '../src/pipeline/stages/generate.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { meanDiff } from './helpers/pictures.js';
 import { startTestServer, TEST_AK, TEST_SK } from './helpers/server.js';
@@ -96,6 +97,8 @@ describe('Jimeng 3.x through the async pair', () => {
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 1328, 1328]);
     assert.equal(json.data!.infer_ctx!.params.req_key, 't2i_v30');
     assert.equal(json.data!.infer_ctx!.params.seed, 7);
+    // 1328² is 6.7 × the tiny model's native 512²: drawn at 512², brought up by super-resolution.
+    assert.notEqual(json.data!.infer_ctx!.params.sr_upscaler, '');
   });
 
   test('jimeng_t2i_v31: the asked size, deterministic per seed', async () => {
@@ -107,6 +110,8 @@ describe('Jimeng 3.x through the async pair', () => {
     assert.deepEqual([meta.width, meta.height], [768, 512]);
     assert.ok((await pixels(a.data!.binary_data_base64[0]!)).equals(await pixels(b.data!.binary_data_base64[0]!)), 'same seed, same pixels');
     assert.equal(a.data!.infer_ctx!.params.req_key, 't2i_v31');
+    // 768×512 is within 1.5 × the native area: drawn as asked, no upscale.
+    assert.equal(a.data!.infer_ctx!.params.sr_upscaler, '');
   });
 
   test('a 3.x req_key on CVProcess is 50215; a bad field is refused at submit with its code', async () => {
@@ -171,6 +176,19 @@ describe('Jimeng 3.x through the async pair', () => {
     const missing = await run({ req_key: 'jimeng_i2i_v30', prompt: 'x', image_urls: [`${imagesUrl}/nothing.png`] });
     assert.equal(missing.json.code, 50200);
     assert.match(missing.json.message, /image_urls\[0\] could not be downloaded \(HTTP 404\)/);
+  });
+});
+
+describe('render size of the 3.x req_keys (no use_sr: the size asked is the size delivered)', () => {
+  const job = (req_key: string, width: number, height: number) => ({ request: { req_key, width, height, use_sr: false }, outputWidth: width, outputHeight: height }) as Parameters<typeof renderSize>[0];
+  test('up to 1.5 × the native area as asked; beyond, the native area in the delivery\'s shape', () => {
+    assert.deepEqual(renderSize(job('jimeng_t2i_v30', 512, 768), { nativeSize: 512 }), { width: 512, height: 768, native: false });
+    assert.deepEqual(renderSize(job('jimeng_t2i_v30', 1328, 1328), { nativeSize: 512 }), { width: 512, height: 512, native: false });
+    assert.deepEqual(renderSize(job('jimeng_t2i_v31', 2048, 1024), { nativeSize: 512 }), { width: 728, height: 360, native: false });
+    assert.deepEqual(renderSize(job('jimeng_t2i_v30', 1328, 1328), { nativeSize: 1024 }), { width: 1024, height: 1024, native: false });
+    assert.deepEqual(renderSize(job('jimeng_i2i_v30', 1536, 1152), { nativeSize: 512 }), { width: 592, height: 440, native: false });
+    // 2.1 without use_sr keeps its own rule: the size asked.
+    assert.deepEqual(renderSize(job('jimeng_high_aes_general_v21_L', 1024, 1024), { nativeSize: 512 }), { width: 1024, height: 1024, native: false });
   });
 });
 

@@ -1,4 +1,5 @@
 /** Runs the diffusion engine at the requested render size and records what it actually used. */
+import { REQ_KEY_V21 } from '../../contract/cvprocess.js';
 import { CvError } from '../../contract/errors.js';
 import type { Engine, StepInfo } from '../../engine/types.js';
 import type { Job, Stage } from '../types.js';
@@ -27,7 +28,15 @@ export function renderSize(job: Pick<Job, 'request' | 'outputWidth' | 'outputHei
   const native = engine.nativeSize ?? 0;
   const { outputWidth: w, outputHeight: h } = job;
   const asked = { width: job.request.width, height: job.request.height, native: false };
-  if (!job.request.use_sr || native < NATIVE_DIRECT_MIN) return asked;
+  if (!job.request.use_sr) {
+    // The 3.x req_keys deliver the size asked (up to 2048²) without use_sr. Far above its native area a model
+    // repeats subjects and its attention outgrows memory (SD 2.x at 1328²: ~27 k tokens a layer), so it draws
+    // at its native area in the delivery's shape and the super-resolution stage brings it up to the delivery.
+    if (job.request.req_key === REQ_KEY_V21 || native === 0 || w * h <= NATIVE_AREA_FACTOR * native * native) return asked;
+    const k = native / Math.sqrt(w * h);
+    return { width: Math.max(8, Math.round((w * k) / 8) * 8), height: Math.max(8, Math.round((h * k) / 8) * 8), native: false };
+  }
+  if (native < NATIVE_DIRECT_MIN) return asked;
   if (w * h <= NATIVE_AREA_FACTOR * native * native) return { width: w, height: h, native: true };
   const k = native / Math.sqrt(w * h);
   const at = { width: Math.max(8, Math.round((w * k) / 8) * 8), height: Math.max(8, Math.round((h * k) / 8) * 8), native: false };
