@@ -190,6 +190,33 @@ describe('CVProcess progress (progress_id)', () => {
     assert.deepEqual(seen.map((e) => [e.event, (e.data.data as { status: string }).status]), [['done', 'not_found']]);
   });
 
+  it('a task submitted with a progress_id, its stream opened before the submit: queued → steps → done with the images', async () => {
+    const id = pid();
+    const events = collect(await openStream(id));
+    const taskId = await client.submitTask({ ...body('a lighthouse keeper', 19), steps: 4, progress_id: id });
+    const seen = await events;
+    const kinds = seen.map((e) => e.event);
+    assert.equal(kinds[0], 'queued', kinds.join(' '));
+    const steps = seen.filter((e) => e.event === 'progress' && e.data.stage === 'generate').map((e) => e.data.step as number);
+    assert.deepEqual(steps, [0, 1, 2, 3, 4], kinds.join(' '));
+    assert.ok(kinds.includes('preview'), kinds.join(' '));
+    const done = seen.at(-1)!.data as { code: number; data: { status: string; binary_data_base64: string[] } };
+    assert.deepEqual([seen.at(-1)!.event, done.code, done.data.status], ['done', 10000, 'done']);
+    assert.equal(Buffer.from(done.data.binary_data_base64[0]!, 'base64').subarray(1, 4).toString(), 'PNG');
+    assert.equal((await client.getResult(taskId)).status, 'done');
+    // Afterwards the id leads to the task's result at once.
+    const late = await readEvents(id);
+    assert.deepEqual(late.map((e) => [e.event, (e.data.data as { status?: string }).status]), [['done', 'done']]);
+  });
+
+  it('a submit refused for its prompt (50412) ends the stream opened before it with the error envelope', async () => {
+    const id = pid();
+    const events = collect(await openStream(id));
+    await assert.rejects(client.submitTask({ ...body('a poster of Ｐ Ｏ Ｒ Ｎ stars', 20), progress_id: id }), (e: { code?: number }) => e.code === 50412);
+    const seen = await events;
+    assert.deepEqual(seen.map((e) => [e.event, e.data.code]), [['error', 50412]]);
+  });
+
   it('the SDK follows its own CVProcess call (cvProcess with onProgress)', async () => {
     const seen: TaskEvent[] = [];
     const answer = await client.cvProcess({ ...body('a windmill', 18), width: 512, height: 512, steps: 20 }, { onProgress: (e) => seen.push(e) });

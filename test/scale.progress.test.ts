@@ -88,6 +88,18 @@ describe('progress streams across gateways (BullMQ on Redis)', { timeout: 600_00
     assert.equal((done.data as { data: { status: string } }).data.status, 'done');
   });
 
+  it('a task submitted on one gateway with a progress_id, streamed from the other from before the submit', async () => {
+    const id = `task-${randomUUID()}`;
+    const events = collect(await openStream(gwB.url, id));
+    await clientA.submitTask({ ...body('a lighthouse keeper', 5), steps: 4, progress_id: id });
+    const seen = await events;
+    const kinds = seen.map((e) => e.event);
+    assert.equal(kinds[0], 'queued', kinds.join(' '));
+    assert.ok(seen.some((e) => e.event === 'progress' && e.data.stage === 'generate' && e.data.step === 4), kinds.join(' '));
+    const done = seen.at(-1)!.data as { code: number; data: { status: string; binary_data_base64: string[] } };
+    assert.deepEqual([seen.at(-1)!.event, done.data.status, done.data.binary_data_base64.length], ['done', 'done', 1]);
+  });
+
   it('a CVProcess call refused after it was queued (50412) ends the other gateway\'s stream with the error envelope', async () => {
     const id = `call-${randomUUID()}`;
     const events = collect(await openStream(gwB.url, id));

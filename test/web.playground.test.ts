@@ -77,6 +77,8 @@ test('key, layout boxes, generate with progress previews, final image, copy-as-c
   assert.match(await page.textContent('#plan') ?? '', /顶部/);
 
   await page.fill('#seed', '21');
+  // The page opens its progress stream (by a progress_id) before it submits: it sees the first step's preview
+  // however fast the tiny model makes the picture.
   await page.click('#generate');
   await page.waitForFunction(() => document.querySelectorAll('#gallery-list .item').length === 1, null, { timeout: 240_000 });
   const previews = Number(await page.getAttribute('#canvas', 'data-previews'));

@@ -235,16 +235,30 @@ function showPreview(src) {
   $('empty').hidden = true;
 }
 
-/** Reads the task's Server-Sent Events through a signed fetch (EventSource cannot sign). */
-async function followTask(taskId, reqJson, signal) {
+/** A fresh progress_id: the task's stream is opened with it before the task is submitted. */
+function newProgressId() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return `pg-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * Opens a task's Server-Sent Events (by its task_id, or by the progress_id it is submitted with) through a
+ * signed fetch (EventSource cannot sign); null when the server has no progress stream (an older server).
+ */
+async function openTaskStream(id, reqJson, signal) {
   const rawQuery = reqJson ? `req_json=${encodeURIComponent(reqJson)}` : '';
-  const { url, init } = await signed('GET', `/v1/tasks/${encodeURIComponent(taskId)}/events`, rawQuery, '');
+  const { url, init } = await signed('GET', `/v1/tasks/${encodeURIComponent(id)}/events`, rawQuery, '');
   const res = await fetch(url, { ...init, signal, headers: { ...init.headers, Accept: 'text/event-stream' } });
-  if (res.status === 404) return pollTask(taskId, reqJson);
+  if (res.status === 404) return null;
   if (!res.ok || !res.body) {
     const j = await res.json().catch(() => ({}));
     throw new Error(j.ResponseMetadata?.Error?.Message ?? j.message ?? `HTTP ${res.status}`);
   }
+  return res;
+}
+
+/** Reads a task's stream to its end: shows its progress and previews, resolves to the result envelope. */
+async function readTaskStream(res) {
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {
@@ -305,9 +319,20 @@ async function generate(ev) {
   const t0 = performance.now();
   try {
     const { return_url, logo_info, ...submit } = body;
-    const taskId = (await action('CVSync2AsyncSubmitTask', submit)).task_id;
     const reqJson = JSON.stringify({ return_url, ...(logo_info ? { logo_info } : {}) });
-    const envelope = await followTask(taskId, reqJson);
+    // The stream opens first, by a progress_id the submit then carries: it sees the task from its first
+    // event, however fast the picture is made.
+    const progressId = newProgressId();
+    const stop = new AbortController();
+    const stream = await openTaskStream(progressId, reqJson, stop.signal);
+    let taskId;
+    try {
+      taskId = (await action('CVSync2AsyncSubmitTask', { ...submit, progress_id: progressId })).task_id;
+    } catch (e) {
+      stop.abort();
+      throw e;
+    }
+    const envelope = stream ? await readTaskStream(stream) : await pollTask(taskId, reqJson);
     const data = envelope.data;
     const src = data.image_urls?.[0] ?? `data:image/png;base64,${data.binary_data_base64[0]}`;
     const seed = data.infer_ctx?.params?.seed ?? body.seed;

@@ -37,7 +37,7 @@ export interface CVProcessInput {
   steps?: number;
   guidance_scale?: number;
   scheduler?: 'euler' | 'euler_a' | 'ddim' | 'lcm';
-  /** CVProcess only: an id of yours (8–64 of A–Z a–z 0–9 _ -, e.g. a UUID) to follow the call with watchTask(progress_id). */
+  /** An id of yours (8–64 of A–Z a–z 0–9 _ -, e.g. a UUID) to follow the call or task with watchTask(progress_id), even from before it is sent. */
   progress_id?: string;
 }
 

@@ -70,8 +70,8 @@ export interface CVProcessRequest {
   /** jimeng_i2i_v30: how far the text may move the picture away from the input, 0…1 (the engine's strength). */
   scale?: number | null;
   /**
-   * mengtu extension: an id the CVProcess caller chooses so it can follow its own job on the progress stream
-   * (GET /v1/tasks/{progress_id}/events, same access key). Ignored by the async submit (its task_id is the id).
+   * mengtu extension: an id the caller chooses so it can follow its own job on the progress stream
+   * (GET /v1/tasks/{progress_id}/events, same access key), opened even before the call or submit.
    */
   progress_id?: string | null;
 }

@@ -66,7 +66,7 @@ const cvProcessBody = {
     progress_id: {
       type: 'string',
       pattern: PROGRESS_ID.source,
-      description: 'mengtu extension, CVProcess only: an id of yours (8–64 of A–Z a–z 0–9 _ -, not all digits; a UUID fits) to follow this call on GET /v1/tasks/{progress_id}/events with the same key; one running call per id',
+      description: 'mengtu extension: an id of yours (8–64 of A–Z a–z 0–9 _ -, not all digits; a UUID fits) to follow this call (or submitted task) on GET /v1/tasks/{progress_id}/events with the same key, a stream that may open before the call; one running call per id',
     },
   },
 };

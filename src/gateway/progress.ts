@@ -24,7 +24,7 @@ import { verifySignature, type AuthOptions } from './auth.js';
 import { parseGetResultRequest, pendingData } from '../contract/async-task.js';
 import { CvError, type CvCode } from '../contract/errors.js';
 import { parseRawQuery } from '../contract/signature.js';
-import { progressKeyOf, watchKey, type ProgressEvent, type ProgressReplay } from '../jobs/types.js';
+import { watchKey, type ProgressEvent, type ProgressReplay } from '../jobs/types.js';
 import type { JobService } from '../jobs/service.js';
 import { PROGRESS_ID, REQ_KEY_V21 } from '../contract/cvprocess.js';
 import { PREVIEW_EVERY_MS } from '../pipeline/preview.js';
@@ -112,8 +112,9 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
       const id = (req.params as { task_id: string }).task_id;
       const rawUrl = req.raw.url ?? '';
       const query = new Map(parseRawQuery(rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?') + 1) : ''));
-      const getResult = parseGetResultRequest({ req_key: REQ_KEY_V21, task_id: id, ...(query.has('req_json') ? { req_json: query.get('req_json') } : {}) });
-      // Task ids are all digits (the server issues them); anything else is a CVProcess caller's progress_id.
+      const resultOf = (taskId: string) => parseGetResultRequest({ req_key: REQ_KEY_V21, task_id: taskId, ...(query.has('req_json') ? { req_json: query.get('req_json') } : {}) });
+      let getResult = resultOf(id);
+      // Task ids are all digits (the server issues them); anything else is a caller's progress_id.
       const watching = !/^\d+$/.test(id);
       const waitMs = 1000 * Math.min(WATCH_WAIT_MAX_S, Math.max(1, Number(query.get('wait')) || WATCH_WAIT_S));
       const requestId = req.id;
@@ -140,7 +141,18 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
       let sentPreview = false;
       let running = false;
       const opened = performance.now();
-      const key = watching ? (PROGRESS_ID.test(id) ? watchKey(accessKey, id) : null) : id;
+      // The task followed (a task id, or the task a progress_id turns out to name) and the watch key.
+      let taskId: string | null = watching ? null : id;
+      const wkey = watching && PROGRESS_ID.test(id) ? watchKey(accessKey, id) : null;
+      const matches = (e: ProgressEvent): boolean => (taskId !== null && e.taskId === taskId) || (wkey !== null && e.watch === wkey);
+      /** A progress_id sent with a task submit: from here on the stream is that task's. */
+      const follow = (e: ProgressEvent): void => {
+        if (taskId !== null || !e.taskId || e.watch !== wkey) return;
+        taskId = e.taskId;
+        getResult = resultOf(e.taskId);
+        visible = true;
+        void check();
+      };
       const finish = (): void => {
         if (finished) return;
         finished = true;
@@ -160,6 +172,9 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
       const forward = (e: ProgressEvent): void => {
         if (finished) return;
         const now = performance.now();
+        follow(e);
+        // A task's outcome is read from the task store (check), not from the event that ends its progress_id.
+        if (e.end && e.taskId) return;
         if (e.end) {
           if (e.end.status === 'failed') failed(e.end.code, e.end.message);
           // The pictures are in the CVProcess answer itself; the stream only says how the call ended.
@@ -187,6 +202,7 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
       };
       /** A stream that opens late first gets where the job stands: the latest state, then the latest preview. */
       const replay = async (): Promise<ProgressReplay | null> => {
+        const key = taskId ?? wkey;
         const r = key ? await queue.latest(key).catch(() => null) : null;
         if (finished || !r) return r;
         if (r.end) {
@@ -215,8 +231,11 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
       // Watched CVProcess calls: the end comes as an event; the replay is read again in case one was missed,
       // and a call that never appears ends the stream after the bounded wait.
       let seen = false;
+      let watchedAt = -Infinity;
       const checkWatch = async (): Promise<void> => {
-        if (!key) return done(pendingData('not_found'));
+        if (!wkey) return done(pendingData('not_found'));
+        if (performance.now() - watchedAt < WATCH_POLL_MS) return;
+        watchedAt = performance.now();
         const r = await replay();
         if (r) seen = true;
         else if (seen) return done(pendingData('expired'));
@@ -226,7 +245,7 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
         if (finished || checking) return;
         checking = true;
         try {
-          await (watching ? checkWatch() : checkTask());
+          await (taskId === null ? checkWatch() : checkTask());
         } catch (err) {
           if (finished) return;
           const cv = err instanceof CvError ? err : new CvError(50500, undefined, { cause: err });
@@ -236,12 +255,12 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
         }
       };
       const unsubscribe = queue.onProgress((e) => {
-        if (finished || key === null || progressKeyOf(e) !== key) return;
-        if (watching) seen = true;
+        if (finished || !matches(e)) return;
+        if (taskId === null) seen = true;
         else if (!visible) return;
         forward(e);
       });
-      const poll = setInterval(() => void check(), watching ? WATCH_POLL_MS : STATE_POLL_MS);
+      const poll = setInterval(() => void check(), STATE_POLL_MS);
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
       req.raw.once('close', finish);
       reply.raw.once('close', finish);

@@ -16,10 +16,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CvError } from '../contract/errors.js';
 import type { ImageStore } from '../storage/types.js';
-import { bullConnection, cancelChannel, failureReason, recordReplay, resultPictureKey, workersKey, type BullOptions, type WorkerResult } from './bullmq.js';
+import { bullConnection, cancelChannel, failureReason, publishProgress, recordReplay, resultPictureKey, workersKey, type BullOptions, type WorkerResult } from './bullmq.js';
 import { failTask, type JobProcessor } from './processor.js';
 import { encodePicture } from './task-store.js';
-import type { JobPayload, ProgressEvent, TaskStore } from './types.js';
+import { END_STAGE, progressBase, type JobPayload, type ProgressEvent, type TaskStore } from './types.js';
 
 export interface BullWorkerOptions extends BullOptions {
   process: JobProcessor;
@@ -86,6 +86,12 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
       }
     }
     const replay = replayRecorder(cmd, opts.prefix);
+    // A task with a progress_id: its watch key is let go once the task's outcome is recorded (streams of the
+    // progress_id follow the task from its task_id; the outcome comes from the task store).
+    const endWatch = (): Promise<void> =>
+      taskId && payload.watch
+        ? publishProgress(cmd, opts.prefix, { ...progressBase(payload), stage: END_STAGE, step: 0, totalSteps: 0, elapsedMs: 0, end: { status: 'done' } }).catch(() => undefined)
+        : Promise.resolve();
     try {
       const job = await opts.process(payload, {
         log,
@@ -101,6 +107,7 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
       const { image, encoded: _encoded, initImage: _init, ...record } = job;
       if (taskId) {
         await opts.tasks.finish(taskId, record, image);
+        await endWatch();
         log.info('task done');
         return { job: record, pictureKey: null };
       }
@@ -110,12 +117,16 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
     } catch (err) {
       if (signal?.aborted) {
         if (taskId) await opts.tasks.cancel(taskId);
+        await endWatch();
         log.info('job cancelled');
         throw new UnrecoverableError(failureReason(new CvError(50500, undefined, { logDetail: 'cancelled' })));
       }
       const cv = CvError.from(err);
       const final = !cv.internal || bjob.attemptsMade + 1 >= (bjob.opts.attempts ?? 1);
-      if (taskId && final) await failTask(opts.tasks, taskId, err, log);
+      if (taskId && final) {
+        await failTask(opts.tasks, taskId, err, log);
+        await endWatch();
+      }
       else if (cv.internal) log.warn({ err, detail: cv.logDetail }, 'job failed; it will be retried');
       // Refusals are answers, not faults: no retry.
       if (!cv.internal) throw new UnrecoverableError(failureReason(cv));

@@ -25,7 +25,7 @@ import type { ImageStore } from '../storage/types.js';
 import { failTask } from './processor.js';
 import { decodePicture } from './task-store.js';
 import { REPLAY_TTL_MS, replayField } from './progress-replay.js';
-import { jobIdOf, progressBase, progressKeyOf, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type ProgressReplay, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
+import { jobIdOf, progressBase, progressKeysOf, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type ProgressReplay, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
 
 /** Where a worker leaves a CVProcess picture for the gateway that waits for it. */
 export function resultPictureKey(requestId: string): string {
@@ -76,9 +76,21 @@ const WATCH_HOLD_MS = 30 * 60_000;
 
 /** Keeps an event in its job's replay hash (worker and gateway write; any gateway reads). */
 export async function recordReplay(redis: Redis, prefix: string, e: ProgressEvent): Promise<void> {
-  const key = progressKeyOf(e);
-  if (!key) return;
-  await redis.multi().hset(replayKey(prefix, key), replayField(e), JSON.stringify(e)).pexpire(replayKey(prefix, key), REPLAY_TTL_MS).exec();
+  const keys = progressKeysOf(e);
+  if (keys.length === 0) return;
+  const m = redis.multi();
+  for (const key of keys) m.hset(replayKey(prefix, key), replayField(e), JSON.stringify(e)).pexpire(replayKey(prefix, key), REPLAY_TTL_MS);
+  await m.exec();
+}
+
+/**
+ * Publishes an event from outside a worker's job progress (a gateway's, or a watched task's end from its
+ * worker) to every gateway, keeps it in the replay, and lets go of a watch key at its end.
+ */
+export async function publishProgress(redis: Redis, prefix: string, e: ProgressEvent): Promise<void> {
+  await recordReplay(redis, prefix, e);
+  if (e.end && e.watch) await redis.del(liveKey(prefix, e.watch));
+  await redis.publish(progressChannel(prefix), JSON.stringify(e));
 }
 
 async function readReplay(redis: Redis, prefix: string, key: string): Promise<ProgressReplay | null> {
@@ -194,12 +206,7 @@ export class BullJobQueue implements JobQueue {
 
   async run(payload: JobPayload, opts: RunOptions = {}): Promise<Produced> {
     await this.assertCapacity();
-    if (payload.watch) {
-      // Tasks announce their wait through the task store; a watched call has none, so it says so here —
-      // before the job is added, or a worker's first step could overtake it.
-      const waiting = await this.queue.getWaitingCount().catch(() => null);
-      await this.publish({ ...progressBase(payload), stage: 'queued', step: 0, totalSteps: 0, elapsedMs: 0, ...(waiting !== null ? { queuePosition: waiting + 1 } : {}) }).catch(() => undefined);
-    }
+    await this.announce(payload);
     const job = await this.add(payload);
     let onAbort: (() => void) | undefined;
     // A caller that went away cancels the job and stops waiting (a removed job never reports back).
@@ -231,7 +238,19 @@ export class BullJobQueue implements JobQueue {
 
   async enqueue(payload: JobPayload & { taskId: string }): Promise<void> {
     await this.assertCapacity();
+    await this.announce(payload);
     await this.add(payload);
+  }
+
+  /**
+   * A job with a progress_id says it is queued on the feed (a task's stream reads that from the task store;
+   * a progress_id's stream has nothing else) — before the job is added, or a worker's first step could
+   * overtake it.
+   */
+  private async announce(payload: JobPayload): Promise<void> {
+    if (!payload.watch) return;
+    const waiting = await this.queue.getWaitingCount().catch(() => null);
+    await this.publish({ ...progressBase(payload), stage: 'queued', step: 0, totalSteps: 0, elapsedMs: 0, ...(waiting !== null ? { queuePosition: waiting + 1 } : {}) }).catch(() => undefined);
   }
 
   async cancel(id: string): Promise<CancelOutcome> {
@@ -261,11 +280,8 @@ export class BullJobQueue implements JobQueue {
     return readReplay(this.redis, this.opts.prefix, key);
   }
 
-  async publish(e: ProgressEvent): Promise<void> {
-    await recordReplay(this.redis, this.opts.prefix, e);
-    const key = progressKeyOf(e);
-    if (e.end && key) await this.redis.del(liveKey(this.opts.prefix, key));
-    await this.redis.publish(progressChannel(this.opts.prefix), JSON.stringify(e));
+  publish(e: ProgressEvent): Promise<void> {
+    return publishProgress(this.redis, this.opts.prefix, e);
   }
 
   async claimWatch(key: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import type { Job } from '../pipeline/types.js';
 import type { EngineHost } from './engine-host.js';
 import { failTask, type JobProcessor } from './processor.js';
 import { ReplayCache } from './progress-replay.js';
-import { jobIdOf, progressBase, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type ProgressReplay, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
+import { END_STAGE, jobIdOf, progressBase, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type ProgressReplay, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
 
 export interface InProcessQueueOptions {
   host: EngineHost;
@@ -81,7 +81,9 @@ export class InProcessQueue implements JobQueue {
       .catch((err: unknown) => taskLog.error({ err }, 'could not record the task outcome'))
       .finally(() => {
         this.entries.delete(payload.taskId);
-        // A finished task's stream answers from the task store; its replay is no longer needed.
+        // A finished task's stream answers from the task store; its replay is no longer needed. A progress_id's
+        // streams learn the task id from its end and follow the task (and the id is free again).
+        if (payload.watch) this.emit({ ...progressBase(payload), stage: END_STAGE, step: 0, totalSteps: 0, elapsedMs: 0, end: { status: 'done' } });
         this.replay.forget(payload.taskId);
         this.settling.delete(settled);
       });

@@ -3,7 +3,7 @@
  * and, for a watched CVProcess call, its end. The in-process queue keeps it here; the BullMQ queue keeps the
  * same in a Redis hash per job (bullmq.ts), written by the worker and the gateway.
  */
-import { progressKeyOf, type ProgressEvent, type ProgressReplay } from './types.js';
+import { progressKeysOf, type ProgressEvent, type ProgressReplay } from './types.js';
 
 /** A replay is forgotten this long after its last event (a finished call's end stays that long too). */
 export const REPLAY_TTL_MS = 10 * 60_000;
@@ -27,14 +27,14 @@ export class ReplayCache {
   constructor(private readonly now: () => number = () => Date.now()) {}
 
   record(e: ProgressEvent): void {
-    const key = progressKeyOf(e);
-    if (!key) return;
     this.sweep();
-    const entry = this.entries.get(key) ?? { replay: {}, live: false, touched: 0 };
-    entry.replay[replayField(e)] = e;
-    if (e.end) entry.live = false;
-    entry.touched = this.now();
-    this.entries.set(key, entry);
+    for (const key of progressKeysOf(e)) {
+      const entry = this.entries.get(key) ?? { replay: {}, live: false, touched: 0 };
+      entry.replay[replayField(e)] = e;
+      if (e.end) entry.live = false;
+      entry.touched = this.now();
+      this.entries.set(key, entry);
+    }
   }
 
   get(key: string): ProgressReplay | null {

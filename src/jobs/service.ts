@@ -76,8 +76,7 @@ export class JobService {
   async process(request: CVProcessRequest, meta: CallMeta & { signal?: AbortSignal }): Promise<{ job: Job; data: CVProcessData }> {
     request = withSeed(request);
     const queue = this.opts.queue;
-    const watch = request.progress_id ? watchKey(meta.accessKey, request.progress_id) : undefined;
-    if (watch && !(await queue.claimWatch(watch))) throw new CvError(50200, 'Invalid Param: progress_id is in use by a request still running');
+    const watch = await this.claimWatch(request, meta);
     const t0 = performance.now();
     // One after another, so the end is never published before a stage that came earlier.
     let published = Promise.resolve();
@@ -96,8 +95,7 @@ export class JobService {
       publish({ stage: END_STAGE, end: { status: 'done' } });
       return out;
     } catch (err) {
-      const cv = CvError.from(err);
-      publish({ stage: END_STAGE, end: meta.signal?.aborted ? { status: 'cancelled' } : { status: 'failed', code: cv.code, message: cv.publicMessage } });
+      publish({ stage: END_STAGE, end: meta.signal?.aborted ? { status: 'cancelled' } : endEvent(meta.requestId, watch ?? '', err).end! });
       throw err;
     }
   }
@@ -105,21 +103,37 @@ export class JobService {
   /** CVSync2AsyncSubmitTask: queues a task; throws the contract's error (and creates no task) when it cannot be taken. */
   async submitTask(request: CVProcessRequest, meta: CallMeta): Promise<string> {
     const log = meta.log ?? this.opts.log;
-    // Refusals a caller must see now: risky prompt text, nothing to run it, a full queue.
-    const model = this.modelFor(request.req_key);
-    await runPipeline(newJob(request, meta.requestId, model), this.checks, { log }, this.opts.observeStage);
-    await this.opts.queue.assertCapacity(model);
-    request = withSeed(request);
-    const taskId = newTaskId();
-    await this.opts.tasks.create(taskId, meta.accessKey);
+    // With a progress_id, a stream opened before the submit follows the task (its events carry the task id)
+    // or, when the submit is refused, ends with the refusal.
+    const watch = await this.claimWatch(request, meta);
     try {
-      await this.opts.queue.enqueue({ request, requestId: meta.requestId, accessKey: meta.accessKey, taskId, model });
+      // Refusals a caller must see now: risky prompt text, nothing to run it, a full queue.
+      const model = this.modelFor(request.req_key);
+      await runPipeline(newJob(request, meta.requestId, model), this.checks, { log }, this.opts.observeStage);
+      await this.opts.queue.assertCapacity(model);
+      request = withSeed(request);
+      const taskId = newTaskId();
+      await this.opts.tasks.create(taskId, meta.accessKey);
+      try {
+        await this.opts.queue.enqueue({ request, requestId: meta.requestId, accessKey: meta.accessKey, taskId, model, ...(watch ? { watch } : {}) });
+      } catch (err) {
+        // Not accepted after all (a full queue raced us): the task never existed for the caller.
+        await this.opts.tasks.cancel(taskId);
+        throw err;
+      }
+      return taskId;
     } catch (err) {
-      // Not accepted after all (a full queue raced us): the task never existed for the caller.
-      await this.opts.tasks.cancel(taskId);
+      if (watch) await this.opts.queue.publish(endEvent(meta.requestId, watch, err)).catch(() => undefined);
       throw err;
     }
-    return taskId;
+  }
+
+  /** The caller's watch key for the request's progress_id, held for this call; none without a progress_id. */
+  private async claimWatch(request: CVProcessRequest, meta: CallMeta): Promise<string | undefined> {
+    if (!request.progress_id) return undefined;
+    const watch = watchKey(meta.accessKey, request.progress_id);
+    if (!(await this.opts.queue.claimWatch(watch))) throw new CvError(50200, 'Invalid Param: progress_id is in use by a request still running');
+    return watch;
   }
 
   /** CVSync2AsyncGetResult: the status; when done, the §5 data for this fetch's delivery choices, or the task's error. */
@@ -177,6 +191,12 @@ export class JobService {
  */
 function withSeed(request: CVProcessRequest): CVProcessRequest {
   return request.seed === -1 ? { ...request, seed: resolveSeed(-1) } : request;
+}
+
+/** The end of a watched call that failed: its error as the caller may see it. */
+function endEvent(requestId: string, watch: string, err: unknown): ProgressEvent {
+  const cv = CvError.from(err);
+  return { requestId, watch, stage: END_STAGE, step: 0, totalSteps: 0, elapsedMs: 0, end: { status: 'failed', code: cv.code, message: cv.publicMessage } };
 }
 
 function progressData(p: ProgressEvent): ProgressData {

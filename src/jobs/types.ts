@@ -27,7 +27,7 @@ export interface JobPayload {
   taskId?: string;
   /** The model the submitter expects; the job records the model that actually ran. */
   model: string;
-  /** Set for a CVProcess call with a progress_id: its events carry it (watchKey), so its caller can stream them. */
+  /** Set for a call (or task) with a progress_id: its events carry it (watchKey), so its caller can stream them. */
   watch?: string;
 }
 
@@ -45,9 +45,9 @@ export function watchKey(accessKey: string, progressId: string): string {
   return `w${createHash('sha256').update(`${accessKey}\n${progressId}`).digest('hex').slice(0, 32)}`;
 }
 
-/** What a stream of this job subscribes by: the task id, or the watch key of a CVProcess with a progress_id. */
-export function progressKeyOf(e: Pick<ProgressEvent, 'taskId' | 'watch'>): string | undefined {
-  return e.taskId ?? e.watch;
+/** What streams of this job subscribe by: its task id and/or the watch key of its progress_id. */
+export function progressKeysOf(e: Pick<ProgressEvent, 'taskId' | 'watch'>): string[] {
+  return [e.taskId, e.watch].filter((k): k is string => k !== undefined);
 }
 
 /** The identifying fields every progress event of a job carries. */
@@ -134,7 +134,7 @@ export interface JobQueue {
   cancel(id: string): Promise<CancelOutcome>;
   /** Subscribes to every job's progress; returns the unsubscribe function. */
   onProgress(listener: (e: ProgressEvent) => void): () => void;
-  /** The replay of a task's or watched call's progress (progressKeyOf), null when none is known. */
+  /** The replay of a task's or watched call's progress (a task id or a watch key), null when none is known. */
   latest(key: string): Promise<ProgressReplay | null>;
   /**
    * Publishes an event from the gateway's side of a watched CVProcess call (its delivery stages and its end)
