@@ -7,6 +7,9 @@ import type { ImageRiskScores } from '../../safety/image-risk.js';
 import { loadNsfwClassifier } from '../../safety/nsfw-model.js';
 import { reply } from './reply.js';
 import type { ClassifierTask } from './tasks.js';
+import { yieldToEventLoop } from './nice.js';
+
+yieldToEventLoop();
 
 let classifier: Promise<(image: RawImage) => Promise<ImageRiskScores>> | undefined;
 function load(): Promise<(image: RawImage) => Promise<ImageRiskScores>> {

@@ -10,6 +10,9 @@ import type { MessagePort } from 'node:worker_threads';
 import { loadEngine, type LoadEngineOptions } from '../../engine/index.js';
 import type { Engine, GenerateRequest, StepInfo } from '../../engine/types.js';
 import { reply } from './reply.js';
+import { yieldToEventLoop } from './nice.js';
+
+yieldToEventLoop();
 
 export type EngineTask =
   | { kind: 'load'; dir: string; options: LoadEngineOptions }

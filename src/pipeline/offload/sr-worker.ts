@@ -6,6 +6,9 @@
 import { createSuperResolver, type SuperResolver, type SuperResolverOptions } from '../sr/index.js';
 import { reply } from './reply.js';
 import type { SrTask } from './tasks.js';
+import { yieldToEventLoop } from './nice.js';
+
+yieldToEventLoop();
 
 let resolver: Promise<SuperResolver> | undefined;
 

@@ -5,6 +5,9 @@
 import { applyTypography } from '../../typography/index.js';
 import { reply } from './reply.js';
 import type { DrawTask } from './tasks.js';
+import { yieldToEventLoop } from './nice.js';
+
+yieldToEventLoop();
 
 export default function run(task: DrawTask): unknown {
   const t0 = performance.now();
