@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -29,11 +29,12 @@ describe('progress streams across gateways (BullMQ on Redis)', { timeout: 600_00
   let worker: RunningWorker;
   let clientA: MengtuClient;
   let clientB: MengtuClient;
+  let shared: string | undefined;
 
   before(async () => {
     redis = await startRedis();
     await testHome();
-    const shared = await mkdtemp(path.join(os.tmpdir(), 'mengtu-shared-'));
+    shared = await mkdtemp(path.join(os.tmpdir(), 'mengtu-shared-'));
     const queue = { redisUrl: redis.url, prefix: PREFIX };
     const gateway = (): Promise<RunningServer> => startTestServer({ queue, server: { dataDir: shared } });
     [gwA, gwB] = await Promise.all([gateway(), gateway()]);
@@ -46,6 +47,7 @@ describe('progress streams across gateways (BullMQ on Redis)', { timeout: 600_00
     await worker?.close();
     await Promise.allSettled([gwA?.close(), gwB?.close()]);
     await redis?.stop();
+    if (shared) await rm(shared, { recursive: true, force: true });
   });
 
   it('a task submitted on one gateway streams from the other: steps with a preview, then done', async () => {
