@@ -283,7 +283,7 @@ interface Pending {
   lb: LaidOutBlock;
   expected: string;
   tesseract: { styled?: OcrJob[]; plain?: OcrJob[] };
-  paddle: { styled?: Crop[]; plain?: Crop[] };
+  paddle: { styled?: Crop[][]; plain?: Crop[][] };
   read: { styled: Readings; plain: Readings };
 }
 
@@ -306,7 +306,7 @@ async function writeMisses(dir: string, results: BlockResult[]): Promise<void> {
           const job = r.pending.tesseract[which]?.[0];
           if (job) await writeFile(`${base}-${which}.png`, job.png);
         } else {
-          for (const [k, crop] of (r.pending.paddle[which] ?? []).entries()) await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).png().toFile(`${base}-${which}-${k}.png`);
+          for (const [k, crop] of (r.pending.paddle[which]?.[0] ?? []).entries()) await sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).png().toFile(`${base}-${which}-${k}.png`);
         }
       }
       index.push(JSON.stringify({ id: r.c.id, judge: j, style: r.c.style, font: r.pending.lb.block.font, fontSize: r.pending.lb.fontSize, expected: r.expected, read: r.styled[j], prompt: r.c.prompt }));
@@ -376,6 +376,7 @@ export async function runTextBench(
   // The engine's pictures are made first, one at a time (one engine, two cores).
   const engineBgs = await engineBackgrounds(cases.filter((c) => c.background === 'engine'), log);
   const sheetCells = new Map<number, Buffer>();
+  const sheetKinds = new Map<BenchCase['background'], number>();
   // Render everything first and keep only what the judges read (Tesseract's prepared masks, PaddleOCR's
   // line crops), then read it all at once: Tesseract in `conc` processes that each load a language
   // once for many pictures, PaddleOCR beside them on ONNX Runtime's thread.
@@ -384,7 +385,11 @@ export async function runTextBench(
     const bg = engineBgs.get(c.id) ?? (c.background === 'calm' ? calmBackground(c.width, c.height, 1000 + c.id) : busyBackground(c.width, c.height, 1000 + c.id));
     engineBgs.delete(c.id);
     const report = renderTextPlanDetailed(bg, parseTextPlan(c.prompt));
-    if (opts.sheet && sheetCells.size < 24 && c.id % Math.max(1, Math.floor(n / 24)) === 0) sheetCells.set(c.id, await thumb(report.image));
+    // The sheet shows the first eight of each background: busy synthetic, calm gradient, the engine's picture.
+    if (opts.sheet && (sheetKinds.get(c.background) ?? 0) < 8) {
+      sheetCells.set(c.id, await thumb(report.image));
+      sheetKinds.set(c.background, (sheetKinds.get(c.background) ?? 0) + 1);
+    }
     const plain = plainRendering(report.layout, c.width, c.height);
     for (const [i, lb] of report.layout.blocks.entries()) {
       const decision = report.legibility[i];
@@ -425,11 +430,15 @@ export async function runTextBench(
     (async () => {
       for (const p of everything) {
         for (const which of ['styled', 'plain'] as const) {
-          const crops = p.paddle[which];
-          if (!crops) continue;
-          const lines: string[] = [];
-          for (const crop of crops) lines.push((await paddle.readLine(crop)).text);
-          p.read[which].paddleocr = paddleReading(p.lb, lines);
+          const variants = p.paddle[which];
+          if (!variants) continue;
+          const read: string[][] = [];
+          for (const crops of variants) {
+            const lines: string[] = [];
+            for (const crop of crops) lines.push((await paddle.readLine(crop)).text);
+            read.push(lines);
+          }
+          p.read[which].paddleocr = paddleReading(p.lb, read);
         }
       }
     })(),

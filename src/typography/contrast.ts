@@ -116,6 +116,8 @@ export interface LegibilityDecision {
   treatment: Treatment;
   /** Worst-case contrast after the treatment (text against its outline, or against the plated background). */
   effectiveContrast: number;
+  /** The soft contact shadow drawn under the glyphs to seat them in the scene, if any (render.ts). */
+  contactShadow?: { color: Rgb; alpha: number };
 }
 
 /** An "auto" colour becomes white or black, whichever reads better on this background. */

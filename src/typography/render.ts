@@ -285,6 +285,7 @@ export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: Re
     const seat = !opts.plain && !opts.unseated;
     if (seat && !neon) decision = tintedTowardLight(decision, (light ??= sceneLight(image)), decide);
     const seating: Seating = seat ? contactShadow(lb, decision, bg) : {};
+    if (seating.shadow) decision = { ...decision, contactShadow: seating.shadow };
     const a = touchedArea(lb, image.width, image.height);
     if (a.w <= 0 || a.h <= 0) return decision;
     const patch = new Uint8ClampedArray(a.w * a.h * 4);
