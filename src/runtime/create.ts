@@ -17,7 +17,9 @@ import type { JobQueue, TaskStore } from '../jobs/types.js';
 import { findEntry } from '../engine/registry.js';
 import { startCpuPool } from '../pipeline/offload/pool.js';
 import { startSuperResolverThread } from '../pipeline/offload/sr-thread.js';
+import { warmCedict } from '../pipeline/rewrite/cedict.js';
 import { createPromptRewriter } from '../pipeline/rewrite/rewriter.js';
+import { warmSegmenter } from '../pipeline/rewrite/segment.js';
 import type { StageObserver } from '../pipeline/runner.js';
 import { createStages, type GenerateStageOptions, type StageDeps } from '../pipeline/stages/index.js';
 import { createSuperResolver } from '../pipeline/sr/index.js';
@@ -103,6 +105,13 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   // not wait for it, /readyz says 'loading' until it is done, and a request that needs it waits for the load.
   const classifies = cfg.safety.imageRisk && makesPictures;
   const cpuPool = makesPictures ? startCpuPool({ size: cfg.server.cpuPoolSize, classifier: classifies }) : null;
+  // The translator's jieba and CC-CEDICT tables (~1–2 s of CPU on the event loop) load now, while the classifier
+  // thread loads its model and before the server listens, instead of stalling every request while the first
+  // Chinese prompt is rewritten.
+  if (makesPictures) {
+    warmSegmenter();
+    warmCedict();
+  }
   const imageRisk = classifies && cpuPool ? imageRiskCheckerFrom(resolveThreshold(cfg.safety.imageRiskThreshold), (image) => cpuPool.classify(image)) : null;
   if (makesPictures) {
     log.info(sr.status);
