@@ -128,10 +128,11 @@ async function findRealModels(): Promise<string[]> {
 }
 
 /** The same graph calls `generate` makes, with nothing around them. */
-async function bareLoop(engine: DiffusionEngine, size: number, steps: number, guide: boolean): Promise<number> {
+async function bareLoop(engine: DiffusionEngine, size: number, steps: number, guide: boolean, decoder: 'vae' | 'taesd' = 'vae'): Promise<number> {
   const te = engine.textEncoder;
   const unet = engine.unet;
-  const vae = engine.vae;
+  // The decoder the engine's generate uses for the final image.
+  const vae = decoder === 'taesd' ? engine.taesd!.graph : engine.vae;
   const L = engine.tokenizer.maxLength;
   const lh = size / 8;
   const n = 4 * lh * lh;
@@ -290,7 +291,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { 
     const req = { prompt: 'a photo of a cat', width: size, height: size, seed: 42, steps, guidanceScale, scheduler };
     // Warm-up: first runs allocate arenas and pick kernels.
     await engine.generate(req);
-    await bareLoop(engine, size, steps, guidanceScale > 1);
+    await bareLoop(engine, size, steps, guidanceScale > 1, spec.decoder);
     const te: number[] = [];
     const unet: number[] = [];
     const vae: number[] = [];
@@ -298,7 +299,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { 
     const bare: number[] = [];
     const own: number[] = [];
     const cpuTotal: number[] = [];
-    const graphs = [engine.textEncoder, engine.unet, engine.vae, ...(engine.sdxl ? [engine.sdxl.encoder2] : [])];
+    const graphs = [engine.textEncoder, engine.unet, engine.vae, ...(engine.taesd ? [engine.taesd.graph] : []), ...(engine.sdxl ? [engine.sdxl.encoder2] : [])];
     const inRun = (): number => graphs.reduce((a, g) => a + g.runMs, 0);
     for (let r = 0; r < runs; r++) {
       // Interleaved so drift (thermal, other load) hits both sides alike.
@@ -312,7 +313,7 @@ export async function benchModel(spec: ModelBenchSpec, scratch: string, cold: { 
       unet.push(out.timings.unetMsPerStep);
       vae.push(out.timings.vaeMs);
       total.push(out.timings.totalMs);
-      bare.push(await bareLoop(engine, size, steps, guidanceScale > 1));
+      bare.push(await bareLoop(engine, size, steps, guidanceScale > 1, spec.decoder));
     }
     const totalMs = median(total);
     const bareMs = median(bare);
