@@ -22,6 +22,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { ensureTinyModel } from '../src/engine/index.js';
+import { bullJobId } from '../src/jobs/bullmq.js';
 import { loadConfig } from '../src/runtime/config.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { call, cancel, getResult, pollTask, Q, rawPixels, REQ_KEY, submit } from './helpers/api.js';
@@ -90,8 +91,8 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
     return w;
   };
   /** The pid of the worker process running (or that ran) a job, from BullMQ's processedBy. */
-  const workerPidOf = async (jobId: string): Promise<number | null> => {
-    const job = await Job.fromId(queue, jobId);
+  const workerPidOf = async (taskId: string): Promise<number | null> => {
+    const job = await Job.fromId(queue, bullJobId(taskId));
     const by = job?.processedBy;
     return by ? Number(by.split(':').at(-2)) : null;
   };
@@ -175,7 +176,7 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
     assert.equal(done.json.data!.status, 'done', done.seen.join(' → '));
     const survivor = await workerPidOf(id);
     assert.notEqual(survivor, pid);
-    assert.ok(stalled.includes(id), 'BullMQ saw the job stall');
+    assert.ok(stalled.includes(bullJobId(id)), 'BullMQ saw the job stall');
     process.stdout.write(`# recovered after SIGKILL in ${Date.now() - t0} ms\n`);
     // The same seed's pixels, made again from scratch by a CVProcess call.
     const sync = await call(gwA.url, Q.sync, { req_key: REQ_KEY, ...body });
@@ -197,10 +198,10 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
     await pollTask(gwB.url, a, { until: (e) => e.data?.status !== 'in_queue' });
     assert.equal((await getResult(gwB.url, b)).data!.status, 'in_queue');
     assert.deepEqual((await cancel(gwB.url, b)).data!.status, 'cancelled');
-    assert.equal(await (await Job.fromId(queue, b))?.getState(), undefined, 'the queued job is gone from the queue');
+    assert.equal(await (await Job.fromId(queue, bullJobId(b)))?.getState(), undefined, 'the queued job is gone from the queue');
     assert.deepEqual((await cancel(gwB.url, a)).data!.status, 'cancelled');
     // The running job fails as cancelled at its next step; the task stays cancelled.
-    const job = (await Job.fromId(queue, a))!;
+    const job = (await Job.fromId(queue, bullJobId(a)))!;
     for (let i = 0; i < 600 && !['failed', 'completed'].includes(await job.getState()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await job.getState(), 'failed');
     assert.equal((await getResult(gwA.url, a)).data!.status, 'cancelled');

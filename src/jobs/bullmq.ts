@@ -27,6 +27,15 @@ import { decodePicture } from './task-store.js';
 import { REPLAY_TTL_MS, replayField } from './progress-replay.js';
 import { jobIdOf, progressBase, progressKeysOf, type CancelOutcome, type JobPayload, type JobQueue, type Produced, type ProgressEvent, type ProgressReplay, type QueueCounts, type RunOptions, type TaskStore } from './types.js';
 
+/**
+ * The BullMQ id of a job (jobIdOf: the task id, or the CVProcess request id). BullMQ refuses a custom id that
+ * reads as an integer ("Custom Id cannot be integers"), and task ids are decimal: about 1 submit in 177
+ * (those whose digits survive a round trip through a double) failed with 50500. A letter in front avoids it.
+ */
+export function bullJobId(id: string): string {
+  return `j${id}`;
+}
+
 /** Where a worker leaves a CVProcess picture for the gateway that waits for it. */
 export function resultPictureKey(requestId: string): string {
   return `results/${requestId}.png`;
@@ -195,7 +204,7 @@ export class BullJobQueue implements JobQueue {
 
   private add(payload: JobPayload): Promise<BullJob<JobPayload, WorkerResult>> {
     return this.queue.add('generate', payload, {
-      jobId: jobIdOf(payload),
+      jobId: bullJobId(jobIdOf(payload)),
       attempts: JOB_ATTEMPTS,
       backoff: BACKOFF,
       // Results are fetched at once (CVProcess) or live in the task store: Redis keeps only a short tail.
@@ -212,7 +221,7 @@ export class BullJobQueue implements JobQueue {
     // A caller that went away cancels the job and stops waiting (a removed job never reports back).
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
-        void this.cancel(job.id!).catch(() => undefined);
+        void this.cancel(jobIdOf(payload)).catch(() => undefined);
         reject(CvError.from(opts.signal?.reason));
       };
       if (opts.signal?.aborted) onAbort();
@@ -254,7 +263,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async cancel(id: string): Promise<CancelOutcome> {
-    const job = await BullJob.fromId(this.queue, id);
+    const job = await BullJob.fromId(this.queue, bullJobId(id));
     if (!job) return 'unknown';
     const state = await job.getState();
     if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
@@ -267,7 +276,7 @@ export class BullJobQueue implements JobQueue {
     } else if (state !== 'active') {
       return 'unknown';
     }
-    await this.redis.publish(cancelChannel(this.opts.prefix), id);
+    await this.redis.publish(cancelChannel(this.opts.prefix), bullJobId(id));
     return 'aborting';
   }
 

@@ -33,7 +33,7 @@ export async function startTestServer(overrides: ConfigOverrides = {}, opts: { n
     },
     {},
   );
-  const server = await startServer(cfg, pino({ level: 'silent' }), opts.now ? { now: opts.now } : {});
+  const server = await startServer(cfg, pino({ level: process.env.MENGTU_TEST_LOG ?? 'silent' }), opts.now ? { now: opts.now } : {});
   // A scaled gateway holds no engine: its workers load theirs. Tests start from a ready server (engine and
   // NSFW classifier loaded), as a load balancer waits for /readyz.
   if (opts.noWait) return server;
