@@ -119,7 +119,7 @@ export const CONFIG_SCHEMA = {
     prefix: str('MENGTU_REDIS_PREFIX', 'mengtu', 'prefix of every Redis key this deployment writes (several deployments can share one Redis)'),
     jobLockMs: int('MENGTU_JOB_LOCK_MS', 30_000, 1000, MAX, 'worker: a job\'s lock lasts this long unrenewed (renewed every half); a dead worker\'s job is taken by another worker after it'),
     stalledCheckMs: int('MENGTU_STALLED_CHECK_MS', 30_000, 500, MAX, 'worker: how often it looks for jobs whose worker died'),
-    statusPort: int('MENGTU_STATUS_PORT', undefined, 0, 65535, 'worker: port of its `/healthz`, `/readyz` (ready once the model is loaded) and `/metrics`, bound to `MENGTU_HOST`; unset = none', { flag: '--status-port' }),
+    statusPort: int('MENGTU_STATUS_PORT', undefined, 0, 65535, 'worker: port of its `/healthz`, `/readyz` (ready once the model and, with image risk on, the NSFW classifier are loaded) and `/metrics`, bound to `MENGTU_HOST`; unset = none', { flag: '--status-port' }),
   },
   tasks: {
     ttlHours: num('MENGTU_TASK_TTL_HOURS', 12, 0.001, 24 * 365, 'how long an async task\'s result can be fetched (`CVSync2AsyncGetResult`); after that `expired` for as long again, then `not_found`'),
