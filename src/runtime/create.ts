@@ -107,8 +107,9 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const cpuPool = makesPictures ? startCpuPool({ size: cfg.server.cpuPoolSize, classifier: classifies }) : null;
   // The translator's jieba and CC-CEDICT tables (~1–2 s of CPU on the event loop) load now, while the classifier
   // thread loads its model and before the server listens, instead of stalling every request while the first
-  // Chinese prompt is rewritten.
-  if (makesPictures) {
+  // Chinese prompt is rewritten. A one-shot CLI run has no other request to stall: its prompt loads what it
+  // needs (nothing, for an English prompt).
+  if (makesPictures && !opts.oneShot) {
     warmSegmenter();
     warmCedict();
   }
