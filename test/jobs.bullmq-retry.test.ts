@@ -1,0 +1,128 @@
+/**
+ * The scaled queue's retry policy on a real Redis (issue #11, item 3): a job whose attempt fails with an
+ * internal error (50500/50501) is tried again after an exponential backoff and its task ends done; one that
+ * keeps failing ends with the last attempt's error; a business refusal (50412, 50511) is the task's answer at
+ * once, never retried. The gateway's BullJobQueue enqueues, a real BullMQ worker (createBullWorker) runs the
+ * jobs; its processor is scripted per task, because the test is about what the queue does with each outcome.
+ * The worker's /metrics series count what happened.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { parseCVProcessRequest } from '../src/contract/cvprocess.js';
+import { CvError, type CvErrorCode } from '../src/contract/errors.js';
+import { createMetrics, observeBullWorker, type Metrics } from '../src/gateway/metrics.js';
+import { BullJobQueue, JOB_ATTEMPTS } from '../src/jobs/bullmq.js';
+import { createBullWorker, type RunningBullWorker } from '../src/jobs/bullmq-worker.js';
+import type { JobProcessor } from '../src/jobs/processor.js';
+import { RedisTaskStore } from '../src/jobs/redis-task-store.js';
+import type { TaskRecord } from '../src/jobs/types.js';
+import { newJob } from '../src/pipeline/runner.js';
+import { LocalImageStore } from '../src/storage/local.js';
+import { REQ_KEY } from './helpers/api.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+
+const AK = 'AKretry';
+const PREFIX = 'retry';
+const QUEUE = 'generate';
+/** BullMQ's first backoff (exponential: 1 s, then 2 s). */
+const FIRST_BACKOFF_MS = 1000;
+
+/** What each attempt of a task does: throw this code, or (null) make the picture. */
+const script = new Map<string, (CvErrorCode | null)[]>();
+/** When each attempt of a task started (epoch ms). */
+const starts = new Map<string, number[]>();
+const picture = { width: 2, height: 2, data: new Uint8ClampedArray([200, 10, 10, 255, 10, 200, 10, 255, 10, 10, 200, 255, 90, 90, 90, 255]) };
+
+const processor: JobProcessor = async (payload) => {
+  const id = payload.taskId!;
+  const list = starts.get(id) ?? [];
+  list.push(Date.now());
+  starts.set(id, list);
+  const n = list.length;
+  const outcome = script.get(id)?.[n - 1] ?? null;
+  if (outcome !== null) throw new CvError(outcome, undefined, { logDetail: `scripted attempt ${n}` });
+  return { ...newJob(payload.request, payload.requestId, 'tiny'), image: picture };
+};
+
+let redis: TestRedis;
+let tasks: RedisTaskStore;
+let queue: BullJobQueue;
+let worker: RunningBullWorker;
+let metrics: Metrics;
+
+before(async () => {
+  redis = await startRedis();
+  const log = pino({ level: 'silent' });
+  const pictures = new LocalImageStore(await mkdtemp(path.join(os.tmpdir(), 'mengtu-retry-')));
+  tasks = new RedisTaskStore(pictures, { redisUrl: redis.url, prefix: PREFIX, ttlMs: 600_000 });
+  const common = { redisUrl: redis.url, queueName: QUEUE, prefix: PREFIX, tasks, pictures, log };
+  worker = createBullWorker({ ...common, process: processor, concurrency: 1, model: 'tiny' });
+  metrics = createMetrics();
+  observeBullWorker(worker.worker, metrics);
+  await worker.start();
+  queue = new BullJobQueue({ ...common, maxQueue: 100 });
+});
+
+after(async () => {
+  await worker?.close();
+  await queue?.close();
+  await tasks?.close();
+  await redis?.stop();
+});
+
+async function runTask(id: string, attempts: (CvErrorCode | null)[]): Promise<TaskRecord> {
+  script.set(id, attempts);
+  await tasks.create(id, AK);
+  const request = parseCVProcessRequest({ req_key: REQ_KEY, prompt: 'a kite', seed: 1 });
+  await queue.enqueue({ request, requestId: `REQ${id}`, accessKey: AK, taskId: id, model: 'tiny' });
+  for (let i = 0; i < 600; i++) {
+    const found = await tasks.get(id, AK);
+    if (found.kind === 'found' && found.task.state === 'done') return found.task;
+    await sleep(50);
+  }
+  assert.fail(`task ${id} did not finish`);
+}
+
+const metric = async (name: string): Promise<number> => {
+  const text = await metrics.registry.metrics();
+  return Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+};
+
+test('internal failures (50501, 50500) are retried with backoff and the task ends done', async () => {
+  const task = await runTask('9100000000000000001', [50501, 50500, null]);
+  assert.equal(task.error, undefined);
+  assert.equal(task.job?.seed, 1);
+  assert.deepEqual([...(await tasks.picture(task.id))!.data], [...picture.data]);
+  const at = starts.get(task.id)!;
+  assert.equal(at.length, 3, 'three attempts');
+  // Exponential backoff: each wait at least the one before it doubled (1 s, 2 s).
+  assert.ok(at[1]! - at[0]! >= FIRST_BACKOFF_MS, `second attempt ${at[1]! - at[0]!} ms after the first`);
+  assert.ok(at[2]! - at[1]! >= 2 * FIRST_BACKOFF_MS, `third attempt ${at[2]! - at[1]!} ms after the second`);
+});
+
+test('an internal failure on every attempt ends the task with it after the last attempt', async () => {
+  const task = await runTask('9100000000000000002', Array<CvErrorCode>(JOB_ATTEMPTS).fill(50501));
+  assert.equal(task.error?.code, 50501);
+  assert.equal(starts.get(task.id)!.length, JOB_ATTEMPTS);
+});
+
+test('business refusals (50412, 50511) are the answer at once: one attempt, no retry', async () => {
+  for (const [id, code] of [['9100000000000000003', 50412], ['9100000000000000004', 50511]] as const) {
+    const task = await runTask(id, [code, null]);
+    assert.equal(task.error?.code, code);
+    assert.equal(starts.get(id)!.length, 1, `${code} was tried again`);
+  }
+});
+
+test('the worker counts retries and outcomes', async () => {
+  // 2 retries of the first task, JOB_ATTEMPTS - 1 of the second; the refusals none.
+  assert.equal(await metric('mengtu_jobs_retried_total'), 2 + (JOB_ATTEMPTS - 1));
+  assert.equal(await metric('mengtu_jobs_total{outcome="done"}'), 1);
+  assert.equal(await metric('mengtu_jobs_total{outcome="failed"}'), 1);
+  assert.equal(await metric('mengtu_jobs_total{outcome="refused"}'), 2);
+});
