@@ -4,7 +4,7 @@
  * keeps failing ends with the last attempt's error; a business refusal (50412, 50511) is the task's answer at
  * once, never retried. The gateway's BullJobQueue enqueues, a real BullMQ worker (createBullWorker) runs the
  * jobs; its processor is scripted per task, because the test is about what the queue does with each outcome.
- * The worker's /metrics series count what happened.
+ * The worker's /metrics series count what happened, a cancelled job as cancelled.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
@@ -32,20 +32,25 @@ const QUEUE = 'generate';
 /** BullMQ's first backoff (exponential: 1 s, then 2 s). */
 const FIRST_BACKOFF_MS = 1000;
 
-/** What each attempt of a task does: throw this code, or (null) make the picture. */
-const script = new Map<string, (CvErrorCode | null)[]>();
+/** What each attempt of a task does: throw this code, make the picture (null), or run until aborted ('hold'). */
+type Attempt = CvErrorCode | null | 'hold';
+const script = new Map<string, Attempt[]>();
 /** When each attempt of a task started (epoch ms). */
 const starts = new Map<string, number[]>();
 const picture = { width: 2, height: 2, data: new Uint8ClampedArray([200, 10, 10, 255, 10, 200, 10, 255, 10, 10, 200, 255, 90, 90, 90, 255]) };
 
-const processor: JobProcessor = async (payload) => {
+const processor: JobProcessor = async (payload, ctl) => {
   const id = payload.taskId!;
   const list = starts.get(id) ?? [];
   list.push(Date.now());
   starts.set(id, list);
   const n = list.length;
   const outcome = script.get(id)?.[n - 1] ?? null;
-  if (outcome !== null) throw new CvError(outcome, undefined, { logDetail: `scripted attempt ${n}` });
+  if (outcome === 'hold') {
+    const signal = ctl.signal!;
+    await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+  }
+  if (outcome !== null && outcome !== 'hold') throw new CvError(outcome, undefined, { logDetail: `scripted attempt ${n}` });
   return { ...newJob(payload.request, payload.requestId, 'tiny'), image: picture };
 };
 
@@ -75,17 +80,25 @@ after(async () => {
   await redis?.stop();
 });
 
-async function runTask(id: string, attempts: (CvErrorCode | null)[]): Promise<TaskRecord> {
+async function startTask(id: string, attempts: Attempt[]): Promise<void> {
   script.set(id, attempts);
   await tasks.create(id, AK);
   const request = parseCVProcessRequest({ req_key: REQ_KEY, prompt: 'a kite', seed: 1 });
   await queue.enqueue({ request, requestId: `REQ${id}`, accessKey: AK, taskId: id, model: 'tiny' });
+}
+
+async function settled(id: string, state: 'done' | 'cancelled' = 'done'): Promise<TaskRecord> {
   for (let i = 0; i < 600; i++) {
     const found = await tasks.get(id, AK);
-    if (found.kind === 'found' && found.task.state === 'done') return found.task;
+    if (found.kind === 'found' && found.task.state === state) return found.task;
     await sleep(50);
   }
-  assert.fail(`task ${id} did not finish`);
+  assert.fail(`task ${id} did not reach ${state}`);
+}
+
+async function runTask(id: string, attempts: Attempt[]): Promise<TaskRecord> {
+  await startTask(id, attempts);
+  return settled(id);
 }
 
 const metric = async (name: string): Promise<number> => {
@@ -117,6 +130,18 @@ test('business refusals (50412, 50511) are the answer at once: one attempt, no r
     assert.equal(task.error?.code, code);
     assert.equal(starts.get(id)!.length, 1, `${code} was tried again`);
   }
+});
+
+test('a running job cancelled (as CVCancelTask does) stops, is not retried, and counts as cancelled', async () => {
+  const id = '9100000000000000005';
+  await startTask(id, ['hold', null]);
+  while (!starts.has(id)) await sleep(20);
+  await tasks.cancel(id);
+  assert.equal(await queue.cancel(id), 'aborting');
+  await settled(id, 'cancelled');
+  for (let i = 0; i < 200 && (await metric('mengtu_jobs_total{outcome="cancelled"}')) !== 1; i++) await sleep(50);
+  assert.equal(await metric('mengtu_jobs_total{outcome="cancelled"}'), 1);
+  assert.equal(starts.get(id)!.length, 1);
 });
 
 test('the worker counts retries and outcomes', async () => {

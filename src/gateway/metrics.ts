@@ -5,6 +5,7 @@
  */
 import type { Worker } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CANCELLED_REASON, errorFromReason } from '../jobs/bullmq.js';
 
 export interface Metrics {
   registry: Registry;
@@ -74,11 +75,10 @@ export function createMetrics(): Metrics {
   };
 }
 
-/** The failedReason prefix workers use for business refusals vs internal failures (`cv:<code>:…`). */
+/** A failed job's outcome from the reason its worker gave (`cv:<code>:…`, or CANCELLED_REASON). */
 function outcomeOf(failedReason: string): 'refused' | 'failed' | 'cancelled' {
-  if (/cancel/i.test(failedReason)) return 'cancelled';
-  const code = /^cv:(\d{5}):/.exec(failedReason)?.[1];
-  return code && code !== '50500' && code !== '50501' ? 'refused' : 'failed';
+  if (failedReason === CANCELLED_REASON) return 'cancelled';
+  return errorFromReason(failedReason).internal ? 'failed' : 'refused';
 }
 
 /** Counts a BullMQ worker's jobs into `metrics` (the worker role's /metrics). */

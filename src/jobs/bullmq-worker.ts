@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CvError } from '../contract/errors.js';
 import type { ImageStore } from '../storage/types.js';
-import { bullConnection, cancelChannel, failureReason, publishProgress, recordReplay, resultPictureKey, workersKey, type BullOptions, type WorkerResult } from './bullmq.js';
+import { bullConnection, CANCELLED_REASON, cancelChannel, failureReason, publishProgress, recordReplay, resultPictureKey, workersKey, type BullOptions, type WorkerResult } from './bullmq.js';
 import { failTask, type JobProcessor } from './processor.js';
 import { encodePicture } from './task-store.js';
 import { END_STAGE, progressBase, type JobPayload, type ProgressEvent, type TaskStore } from './types.js';
@@ -82,7 +82,7 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
       const found = await opts.tasks.get(taskId, payload.accessKey);
       // Cancelled (or gone) while it waited: nothing to make.
       if (found.kind !== 'found' || found.task.state === 'cancelled' || found.task.state === 'done') {
-        throw new UnrecoverableError(failureReason(new CvError(50500, undefined, { logDetail: 'task no longer wanted' })));
+        throw new UnrecoverableError(CANCELLED_REASON);
       }
     }
     const replay = replayRecorder(cmd, opts.prefix);
@@ -119,7 +119,7 @@ export function createBullWorker(opts: BullWorkerOptions): RunningBullWorker {
         if (taskId) await opts.tasks.cancel(taskId);
         await endWatch();
         log.info('job cancelled');
-        throw new UnrecoverableError(failureReason(new CvError(50500, undefined, { logDetail: 'cancelled' })));
+        throw new UnrecoverableError(CANCELLED_REASON);
       }
       const cv = CvError.from(err);
       const final = !cv.internal || bjob.attemptsMade + 1 >= (bjob.opts.attempts ?? 1);

@@ -114,6 +114,12 @@ export async function liveWorkers(redis: Redis, prefix: string, now = Date.now()
   return redis.zcount(workersKey(prefix), now, '+inf');
 }
 
+/**
+ * The failedReason of a job stopped because its task or call was cancelled (not a `cv:` reason, so the
+ * worker's metrics count it as cancelled; a gateway still waiting reads it as 50500).
+ */
+export const CANCELLED_REASON = 'cancelled';
+
 /** The failedReason a worker throws with; the gateway turns it back into the same CvError. */
 export function failureReason(err: CvError): string {
   return `cv:${err.code}:${err.publicMessage}`;
