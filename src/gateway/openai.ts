@@ -63,8 +63,8 @@ const invalid = (message: string, param: string | null, code: string | null = 'i
 
 /** The CV error a request ran into, in OpenAI's terms (status, type, code); the Volcengine code is kept in the message. */
 export function fromCvError(err: unknown): OpenAiError {
-  const cv = err instanceof CvError ? err : new CvError(50500, undefined, { cause: err });
-  const msg = cv.code === 50500 || cv.code === 50501 ? `${cv.code} the server could not make the image; try again` : `${cv.code} ${cv.message}`;
+  const cv = CvError.from(err);
+  const msg = cv.internal ? `${cv.code} the server could not make the image; try again` : `${cv.code} ${cv.message}`;
   if (cv.code === 50412 || cv.code === 50413 || cv.code === 50511 || cv.code === 50512) {
     return new OpenAiError(400, msg, 'invalid_request_error', 'prompt', 'content_policy_violation');
   }

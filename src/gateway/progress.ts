@@ -165,8 +165,8 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
         sse(reply, 'done', cvEnvelope(10000, 'Success', data, requestId, startNs));
         finish();
       };
-      const failed = (code: CvCode, message: string): void => {
-        sse(reply, 'error', cvEnvelope(code, code === 50500 || code === 50501 ? '' : message, null, requestId, startNs));
+      const failed = (cv: CvError): void => {
+        sse(reply, 'error', cvEnvelope(cv.code as CvCode, cv.publicMessage, null, requestId, startNs));
         finish();
       };
       const forward = (e: ProgressEvent): void => {
@@ -176,7 +176,7 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
         // A task's outcome is read from the task store (check), not from the event that ends its progress_id.
         if (e.end && e.taskId) return;
         if (e.end) {
-          if (e.end.status === 'failed') failed(e.end.code, e.end.message);
+          if (e.end.status === 'failed') failed(new CvError(e.end.code, e.end.message));
           // The pictures are in the CVProcess answer itself; the stream only says how the call ended.
           else done({ binary_data_base64: [], image_urls: null, status: e.end.status });
           return;
@@ -248,8 +248,7 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
           await (taskId === null ? checkWatch() : checkTask());
         } catch (err) {
           if (finished) return;
-          const cv = err instanceof CvError ? err : new CvError(50500, undefined, { cause: err });
-          failed(cv.code as CvCode, cv.message);
+          failed(CvError.from(err));
         } finally {
           checking = false;
         }
