@@ -3,8 +3,9 @@
  * no task state) and `mengtu worker` child processes on the tiny model.
  *  - CVProcess and async tasks on both gateways, GetResult answered by the gateway that did not take the
  *    submit, both workers taking jobs;
- *  - SIGKILL of the worker running a task: another worker finishes it (BullMQ's stalled-job recovery) and the
- *    task answers done with the same seed's pixels;
+ *  - SIGKILL of the worker running a task (GetResult on the other gateway reports its progress until then):
+ *    another worker finishes it (BullMQ's stalled-job recovery) and the task answers done with the same seed's
+ *    pixels;
  *  - a gateway restart loses no task;
  *  - CVCancelTask of a queued and of a running task;
  *  - SIGTERM on a worker: its running job finishes, it takes no new one, it exits 0;
@@ -14,7 +15,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,47 +29,11 @@ import { call, cancel, getResult, pollTask, Q, rawPixels, REQ_KEY, submit } from
 import { gradientPng } from './helpers/pictures.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { startTestServer, testHome } from './helpers/server.js';
+import { spawnWorker, type WorkerProc } from './helpers/worker.js';
 
-const root = path.resolve(import.meta.dirname, '..');
 const PREFIX = 'mengtu-test';
 /** The default queue name, as gateways and workers read it. */
 const QUEUE_NAME = loadConfig({}, {}).queue.name;
-
-interface WorkerProc {
-  child: ChildProcess;
-  pid: number;
-  lines: string[];
-  exited: Promise<number | null>;
-  ready: Promise<void>;
-}
-
-function spawnWorker(redisUrl: string, dataDir: string, home: string): WorkerProc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--redis', redisUrl, '--model', 'tiny', '--data-dir', dataDir, '--threads', '1'], {
-    cwd: root,
-    env: { ...process.env, MENGTU_HOME: home, MENGTU_LOG_LEVEL: 'info', MENGTU_REDIS_PREFIX: PREFIX, MENGTU_JOB_LOCK_MS: '10000', MENGTU_STALLED_CHECK_MS: '1000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  let stderr = '';
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (line.includes('"mengtu worker ready"')) resolve();
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    void exited.then((code) => reject(new Error(`worker exited (${code}) before it was ready:\n${stderr}\n${lines.join('\n')}`)));
-  });
-  return { child, pid: child.pid!, lines, exited, ready };
-}
 
 describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 900_000 }, () => {
   let redis: TestRedis;
@@ -85,7 +49,7 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
 
   const startGateway = (): Promise<RunningServer> => startTestServer({ queue: { redisUrl: redis.url, prefix: PREFIX }, server: { dataDir: shared } });
   const startWorker = async (): Promise<WorkerProc> => {
-    const w = spawnWorker(redis.url, shared, home);
+    const w = spawnWorker({ redisUrl: redis.url, dataDir: shared, home, prefix: PREFIX, env: { MENGTU_JOB_LOCK_MS: '10000', MENGTU_STALLED_CHECK_MS: '1000' } });
     workers.push(w);
     await w.ready;
     return w;
@@ -164,11 +128,15 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
   test('SIGKILL of the worker running a task: another worker finishes it with the same pixels', async () => {
     const body = { prompt: 'a harbour at night', seed: 77, width: 1024, height: 1024, use_sr: false };
     const id = await submit(gwA.url, body);
-    await pollTask(gwB.url, id, { until: (e) => e.data?.status === 'generating' || e.data?.status === 'done' });
+    await pollTask(gwB.url, id, { until: (e) => e.data?.status === 'done' || (e.data?.status === 'generating' && e.data.progress !== undefined) });
     const pid = await workerPidOf(id);
     assert.ok(pid, 'a worker took the job');
     const victim = workers.find((w) => w.pid === pid)!;
-    assert.equal((await getResult(gwB.url, id)).data!.status, 'generating', 'killed mid-job');
+    const mid = await getResult(gwB.url, id);
+    assert.equal(mid.data!.status, 'generating', 'killed mid-job');
+    // GetResult on the gateway that did not take the submit reports the worker's progress (extension field).
+    const p = mid.data!.progress!;
+    assert.ok(typeof p.stage === 'string' && p.step >= 0 && p.step <= p.total_steps && p.elapsed_ms >= 0, JSON.stringify(p));
     victim.child.kill('SIGKILL');
     await victim.exited;
     const t0 = Date.now();

@@ -1,0 +1,52 @@
+/** A `mengtu worker` child process on the tiny model (the scaled-mode tests' workers). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+export interface WorkerProc {
+  child: ChildProcess;
+  pid: number;
+  /** Its stdout, a JSON log line each. */
+  lines: string[];
+  exited: Promise<number | null>;
+  /** Resolves once it logs "mengtu worker ready"; rejects if it exits first. */
+  ready: Promise<void>;
+}
+
+export interface WorkerSpawnOptions {
+  redisUrl: string;
+  /** The picture store the gateways share. */
+  dataDir: string;
+  home: string;
+  prefix: string;
+  env?: Record<string, string>;
+}
+
+export function spawnWorker(o: WorkerSpawnOptions): WorkerProc {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--redis', o.redisUrl, '--model', 'tiny', '--data-dir', o.dataDir, '--threads', '1'], {
+    cwd: root,
+    env: { ...process.env, MENGTU_HOME: o.home, MENGTU_LOG_LEVEL: 'info', MENGTU_REDIS_PREFIX: o.prefix, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        if (line.includes('"mengtu worker ready"')) resolve();
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    void exited.then((code) => reject(new Error(`worker exited (${code}) before it was ready:\n${stderr}\n${lines.join('\n')}`)));
+  });
+  return { child, pid: child.pid!, lines, exited, ready };
+}
