@@ -4,7 +4,8 @@
  * keeps failing ends with the last attempt's error; a business refusal (50412, 50511) is the task's answer at
  * once, never retried. The gateway's BullJobQueue enqueues, a real BullMQ worker (createBullWorker) runs the
  * jobs; its processor is scripted per task, because the test is about what the queue does with each outcome.
- * The worker's /metrics series count what happened, a cancelled job as cancelled.
+ * The worker's /metrics series count what happened, a cancelled job as cancelled. A full queue refuses a
+ * submit at once (50430) rather than piling work up.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
@@ -57,6 +58,8 @@ const processor: JobProcessor = async (payload, ctl) => {
 let redis: TestRedis;
 let tasks: RedisTaskStore;
 let queue: BullJobQueue;
+/** The same queue as seen by a gateway that lets one job wait. */
+let small: BullJobQueue;
 let worker: RunningBullWorker;
 let metrics: Metrics;
 
@@ -71,20 +74,22 @@ before(async () => {
   observeBullWorker(worker.worker, metrics);
   await worker.start();
   queue = new BullJobQueue({ ...common, maxQueue: 100 });
+  small = new BullJobQueue({ ...common, maxQueue: 1 });
 });
 
 after(async () => {
   await worker?.close();
   await queue?.close();
+  await small?.close();
   await tasks?.close();
   await redis?.stop();
 });
 
-async function startTask(id: string, attempts: Attempt[]): Promise<void> {
+async function startTask(id: string, attempts: Attempt[], on = queue): Promise<void> {
   script.set(id, attempts);
   await tasks.create(id, AK);
   const request = parseCVProcessRequest({ req_key: REQ_KEY, prompt: 'a kite', seed: 1 });
-  await queue.enqueue({ request, requestId: `REQ${id}`, accessKey: AK, taskId: id, model: 'tiny' });
+  await on.enqueue({ request, requestId: `REQ${id}`, accessKey: AK, taskId: id, model: 'tiny' });
 }
 
 async function settled(id: string, state: 'done' | 'cancelled' = 'done'): Promise<TaskRecord> {
@@ -150,4 +155,18 @@ test('the worker counts retries and outcomes', async () => {
   assert.equal(await metric('mengtu_jobs_total{outcome="done"}'), 1);
   assert.equal(await metric('mengtu_jobs_total{outcome="failed"}'), 1);
   assert.equal(await metric('mengtu_jobs_total{outcome="refused"}'), 2);
+});
+
+test('a full queue refuses a submit at once with 50430 and adds nothing', async () => {
+  // The worker (concurrency 1) holds one job, one more waits: the queue of `small` is full.
+  const [held, waiting, refused] = ['9100000000000000006', '9100000000000000007', '9100000000000000008'];
+  await startTask(held, ['hold'], small);
+  while (!starts.has(held)) await sleep(20);
+  await startTask(waiting, [null], small);
+  await assert.rejects(startTask(refused, [null], small), (e: unknown) => e instanceof CvError && e.code === 50430);
+  // What waited runs once the held job is cancelled; the refused one never reaches the worker.
+  await tasks.cancel(held);
+  await queue.cancel(held);
+  await settled(waiting);
+  assert.equal(starts.has(refused), false);
 });
