@@ -5,28 +5,22 @@
 import type { RawImage } from '../../engine/types.js';
 import type { ImageRiskScores } from '../../safety/image-risk.js';
 import { loadNsfwClassifier } from '../../safety/nsfw-model.js';
+import { loadOnce } from './load-once.js';
 import { reply } from './reply.js';
 import type { ClassifierTask } from './tasks.js';
 import { yieldToEventLoop } from './nice.js';
 
 yieldToEventLoop();
 
-let classifier: Promise<(image: RawImage) => Promise<ImageRiskScores>> | undefined;
-function load(): Promise<(image: RawImage) => Promise<ImageRiskScores>> {
-  // A failed load is tried again by the next task (loadNsfwClassifier forgets a failed model promise).
-  classifier ??= loadNsfwClassifier('wasm').catch((err: unknown) => {
-    classifier = undefined;
-    throw err;
-  });
-  return classifier;
-}
+// A failed load is tried again by the next task (loadNsfwClassifier forgets a failed model promise too).
+const classifier = loadOnce((): Promise<(image: RawImage) => Promise<ImageRiskScores>> => loadNsfwClassifier('wasm'));
 
 export default async function run(task: ClassifierTask): Promise<unknown> {
   const t0 = performance.now();
   if (task.kind === 'load') {
-    await load();
+    await classifier.get();
     return reply({ ms: performance.now() - t0 });
   }
-  const scores = await (await load())(task.image);
+  const scores = await (await classifier.get())(task.image);
   return reply({ image: task.image, scores, ms: performance.now() - t0 });
 }

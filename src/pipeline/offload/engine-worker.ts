@@ -9,6 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { loadEngine, type LoadEngineOptions } from '../../engine/index.js';
 import type { Engine, GenerateRequest, StepInfo } from '../../engine/types.js';
+import { loadOnce } from './load-once.js';
 import { reply } from './reply.js';
 import { yieldToEventLoop } from './nice.js';
 
@@ -38,15 +39,7 @@ export interface EngineFailure {
 /** How long the sampler waits for the caller's preview decision before going on without one. */
 const ASK_TIMEOUT_MS = 2_000;
 
-let engine: Promise<Engine> | undefined;
-
-function loaded(dir: string, options: LoadEngineOptions): Promise<Engine> {
-  engine ??= loadEngine(dir, options).catch((err: unknown) => {
-    engine = undefined;
-    throw err;
-  });
-  return engine;
-}
+const engine = loadOnce((dir: string, options: LoadEngineOptions): Promise<Engine> => loadEngine(dir, options));
 
 function failure(err: unknown): EngineFailure {
   const e = err as { name?: string; message?: string; code?: unknown; logDetail?: unknown };
@@ -64,13 +57,11 @@ export default async function run(task: EngineTask): Promise<unknown> {
   try {
     switch (task.kind) {
       case 'load': {
-        const e = await loaded(task.dir, task.options);
+        const e = await engine.get(task.dir, task.options);
         return { modelName: e.modelName, img2img: e.img2img, nativeSize: e.nativeSize };
       }
       case 'close': {
-        const e = engine;
-        engine = undefined;
-        await (await e)?.close();
+        await (await engine.take())?.close();
         return {};
       }
       case 'generate':
@@ -96,7 +87,7 @@ async function generate(task: Extract<EngineTask, { kind: 'generate' }>): Promis
     return Atomics.load(answer, 1) === 1;
   };
   try {
-    const out = await (await loaded(task.load.dir, task.load.options)).generate({
+    const out = await (await engine.get(task.load.dir, task.load.options)).generate({
       ...task.req,
       ...(task.steps ? { onStep: (info: StepInfo) => port.postMessage({ type: 'step', info }) } : {}),
       ...(task.previews === 'ask' ? { previews: ask } : task.previews !== undefined ? { previews: task.previews } : {}),
