@@ -215,11 +215,6 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   };
 }
 
-/**
- * Where task pictures (and CVProcess pictures in transit from a worker) live: the S3 bucket when one is
- * configured in scaled mode, else `<dataDir>/tasks` — which scaled deployments without a bucket put on a
- * folder every process shares.
- */
 /** SQLite task records; answers the tasks an earlier process left unfinished (its sweep removes torn files). */
 async function openDurableTasks(cfg: Config, pictures: ImageStore, ttlMs: number, log: Logger): Promise<TaskStore> {
   const tasks = SqliteTaskStore.inDataDir(cfg.server.dataDir, pictures, { ttlMs });
@@ -227,6 +222,11 @@ async function openDurableTasks(cfg: Config, pictures: ImageStore, ttlMs: number
   return tasks;
 }
 
+/**
+ * Where task pictures (and CVProcess pictures in transit from a worker) live: the S3 bucket when one is
+ * configured in scaled mode, else `<dataDir>/tasks` — which scaled deployments without a bucket put on a
+ * folder every process shares.
+ */
 function pictureStore(cfg: Config, scaled: boolean): ImageStore {
   const s3 = scaled ? s3Options(cfg) : null;
   if (s3) return new S3ImageStore({ ...s3, prefix: `${s3.prefix ?? ''}tasks/` });
