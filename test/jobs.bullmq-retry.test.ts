@@ -5,7 +5,7 @@
  * once, never retried. The gateway's BullJobQueue enqueues, a real BullMQ worker (createBullWorker) runs the
  * jobs; its processor is scripted per task, because the test is about what the queue does with each outcome.
  * The worker's /metrics series count what happened, a cancelled job as cancelled. A full queue refuses a
- * submit at once (50430) rather than piling work up.
+ * submit at once (50430) rather than piling work up; the waiting jobs are the list an autoscaler reads.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { parseCVProcessRequest } from '../src/contract/cvprocess.js';
 import { CvError, type CvErrorCode } from '../src/contract/errors.js';
@@ -164,6 +165,10 @@ test('a full queue refuses a submit at once with 50430 and adds nothing', async 
   while (!starts.has(held)) await sleep(20);
   await startTask(waiting, [null], small);
   await assert.rejects(startTask(refused, [null], small), (e: unknown) => e instanceof CvError && e.code === 50430);
+  // What an autoscaler reads (docs/deployment.md, KEDA's Redis scaler): the waiting jobs, as one list.
+  const r = new Redis(redis.url);
+  assert.equal(await r.llen(`${PREFIX}:${QUEUE}:wait`), 1);
+  r.disconnect();
   // What waited runs once the held job is cancelled; the refused one never reaches the worker.
   await tasks.cancel(held);
   await queue.cancel(held);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../src/runtime/config.js';
 import { checkRedisForQueue } from '../src/runtime/redis-check.js';
 import { startRedis } from './helpers/redis.js';
 
@@ -23,7 +24,7 @@ test('noeviction + AOF passes; an evicting policy is an error; no persistence is
   }
 });
 
-test('docs/deployment.md: its redis.conf excerpt passes the check, and every test it cites exists', async () => {
+test('docs/deployment.md: its redis.conf excerpt passes the check, its autoscaling list is the default queue\'s, and every test it cites exists', async () => {
   const { readFileSync, existsSync } = await import('node:fs');
   const doc = readFileSync(new URL('../docs/deployment.md', import.meta.url), 'utf8');
   const excerpt = /# \/etc\/redis\/redis\.conf.*\n([\s\S]*?)```/.exec(doc)?.[1];
@@ -40,6 +41,10 @@ test('docs/deployment.md: its redis.conf excerpt passes the check, and every tes
     r.disconnect();
     await redis.stop();
   }
+  // The autoscaling example reads the default deployment's wait list (<prefix>:<queue>:wait, checked against
+  // BullMQ in test/jobs.bullmq-retry.test.ts).
+  const { queue } = loadConfig({}, {});
+  assert.match(doc, new RegExp(`listName: ${queue.prefix}:${queue.name}:wait\\n`));
   const cited = [...doc.matchAll(/`(test\/[\w.-]+\.test\.ts)`/g)].map((m) => m[1]!);
   assert.ok(cited.length >= 4);
   for (const f of cited) assert.ok(existsSync(new URL(`../${f}`, import.meta.url)), `${f} is cited but missing`);

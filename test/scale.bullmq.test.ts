@@ -27,7 +27,7 @@ import { loadConfig } from '../src/runtime/config.js';
 import type { RunningServer } from '../src/runtime/server.js';
 import { call, cancel, getResult, pollTask, Q, rawPixels, REQ_KEY, submit } from './helpers/api.js';
 import { gradientPng } from './helpers/pictures.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { freePort, startRedis, type TestRedis } from './helpers/redis.js';
 import { startTestServer, testHome } from './helpers/server.js';
 import { spawnWorker, type WorkerProc } from './helpers/worker.js';
 
@@ -49,7 +49,7 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
 
   const startGateway = (): Promise<RunningServer> => startTestServer({ queue: { redisUrl: redis.url, prefix: PREFIX }, server: { dataDir: shared } });
   const startWorker = async (): Promise<WorkerProc> => {
-    const w = spawnWorker({ redisUrl: redis.url, dataDir: shared, home, prefix: PREFIX, env: { MENGTU_JOB_LOCK_MS: '10000', MENGTU_STALLED_CHECK_MS: '1000' } });
+    const w = spawnWorker({ redisUrl: redis.url, dataDir: shared, home, prefix: PREFIX, statusPort: await freePort(), env: { MENGTU_JOB_LOCK_MS: '10000', MENGTU_STALLED_CHECK_MS: '1000' } });
     workers.push(w);
     await w.ready;
     return w;
@@ -145,6 +145,9 @@ describe('scaled mode: gateways and workers over BullMQ on Redis', { timeout: 90
     const survivor = await workerPidOf(id);
     assert.notEqual(survivor, pid);
     assert.ok(stalled.includes(bullJobId(id)), 'BullMQ saw the job stall');
+    // The surviving worker found the dead one's job and put it back: its /metrics says so.
+    const metrics = await (await fetch(`${workers.find((w) => w.pid === survivor)!.statusUrl}/metrics`)).text();
+    assert.match(metrics, /^mengtu_jobs_stalled_total 1$/m);
     process.stdout.write(`# recovered after SIGKILL in ${Date.now() - t0} ms\n`);
     // The same seed's pixels, made again from scratch by a CVProcess call.
     const sync = await call(gwA.url, Q.sync, { req_key: REQ_KEY, ...body });

@@ -12,6 +12,8 @@ export interface WorkerProc {
   exited: Promise<number | null>;
   /** Resolves once it logs "mengtu worker ready"; rejects if it exits first. */
   ready: Promise<void>;
+  /** Its status port's base URL (/healthz /readyz /metrics), when it was given one. */
+  statusUrl: string | null;
 }
 
 export interface WorkerSpawnOptions {
@@ -21,12 +23,15 @@ export interface WorkerSpawnOptions {
   home: string;
   prefix: string;
   env?: Record<string, string>;
+  /** Serve /healthz /readyz /metrics on this loopback port. */
+  statusPort?: number;
 }
 
 export function spawnWorker(o: WorkerSpawnOptions): WorkerProc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--redis', o.redisUrl, '--model', 'tiny', '--data-dir', o.dataDir, '--threads', '1'], {
+  const status = o.statusPort === undefined ? [] : ['--status-port', String(o.statusPort)];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker', '--redis', o.redisUrl, '--model', 'tiny', '--data-dir', o.dataDir, '--threads', '1', ...status], {
     cwd: root,
-    env: { ...process.env, MENGTU_HOME: o.home, MENGTU_LOG_LEVEL: 'info', MENGTU_REDIS_PREFIX: o.prefix, ...o.env },
+    env: { ...process.env, MENGTU_HOME: o.home, MENGTU_LOG_LEVEL: 'info', MENGTU_REDIS_PREFIX: o.prefix, MENGTU_HOST: '127.0.0.1', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -48,5 +53,5 @@ export function spawnWorker(o: WorkerSpawnOptions): WorkerProc {
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     void exited.then((code) => reject(new Error(`worker exited (${code}) before it was ready:\n${stderr}\n${lines.join('\n')}`)));
   });
-  return { child, pid: child.pid!, lines, exited, ready };
+  return { child, pid: child.pid!, lines, exited, ready, statusUrl: o.statusPort === undefined ? null : `http://127.0.0.1:${o.statusPort}` };
 }
