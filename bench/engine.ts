@@ -10,7 +10,7 @@
  *            --taesd DIR|tiny --decoders   (a TAESD for previews / the final image; time each decoder alone)
  *            --decoder vae|taesd   (the final image's decoder; taesd needs --taesd)
  *            --low-memory   (the engine's lowMemory: the text encoder unloaded between requests)
- *            --int8   (also quantize the model and measure the int8 copies — all weights, MatMul only — with PSNR)
+ *            --int8   (also quantize the model and measure the int8 copies — each Conv mode — with PSNR)
  *            --compare DIR   (PSNR of this model's picture against DIR's, same seed and noise: an int8 copy
  *                             made by `mengtu models quantize` against its fp32 source)
  *
@@ -36,7 +36,7 @@ import { DiffusionEngine, type LoadEngineOptions } from '../src/engine/sampler.j
 import { createRng } from '../src/engine/rng.js';
 import { createScheduler } from '../src/engine/schedulers/index.js';
 import { needsTiling, tileOrigins } from '../src/engine/vae-tiling.js';
-import { quantizeModel } from '../src/engine/quantize.js';
+import { CONV_MODES, quantizeModel } from '../src/engine/quantize.js';
 import { psnr } from '../src/pipeline/sr/psnr.js';
 import { buildTinyModel, buildTinyTaesd, ensureTinyModel } from '../src/engine/tiny/build.js';
 import { buildTinySdxlModel } from '../src/engine/tiny/sdxl.js';
@@ -407,8 +407,8 @@ async function benchInt8(spec: ModelBenchSpec): Promise<EngineBenchRow[]> {
   try {
     const src = await modelDir(spec.model, scratch);
     const out: EngineBenchRow[] = [];
-    for (const convs of [true, false]) {
-      const dst = path.join(scratch, convs ? 'int8' : 'int8-matmul');
+    for (const convs of CONV_MODES) {
+      const dst = path.join(scratch, `int8-${convs}`);
       await quantizeModel(src, dst, { convs });
       const req = { prompt: 'a photo of a cat', width: spec.size, height: spec.size, seed: 42, steps: spec.steps, guidanceScale: spec.guidanceScale };
       const images = [];
@@ -418,7 +418,7 @@ async function benchInt8(spec: ModelBenchSpec): Promise<EngineBenchRow[]> {
         await e.close();
       }
       const row = await benchInChild({ ...spec, model: dst, int8: false });
-      out.push({ ...row, model: `${spec.model} int8${convs ? ' (+Conv)' : ''}`, psnrVsFp32: psnr(images[0]!, images[1]!) });
+      out.push({ ...row, model: `${spec.model} int8 (Conv ${convs})`, psnrVsFp32: psnr(images[0]!, images[1]!) });
     }
     return out;
   } finally {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -53,7 +53,7 @@ describe('quantizeColumns', () => {
 describe('quantizeModel', () => {
   it('writes an int8 UNet and text encoder with standard operators; the picture from the same noise stays close', async () => {
     const int8 = path.join(root, 'models', 'tiny-int8');
-    const report = await quantizeModel(fp32, int8, { source: 'tiny', convs: true });
+    const report = await quantizeModel(fp32, int8, { source: 'tiny', convs: 'integer' });
     assert.ok(report.parts.unet!.quantized > 10);
     assert.ok(report.parts.text_encoder!.quantized > 4);
     assert.ok(report.parts.unet!.int8Bytes < report.parts.unet!.floatBytes / 3.5);
@@ -84,11 +84,63 @@ describe('quantizeModel', () => {
     }
   });
 
-  it('by default only MatMul/Gemm weights are quantized (Conv stays float)', async () => {
-    const dst = path.join(root, 'matmul-only');
+  it('by default Conv weights are int8 at rest, expanded by DequantizeLinear per output channel before a float Conv', async () => {
+    const dst = path.join(root, 'models', 'tiny-dq');
     const r = await quantizeModel(fp32, dst);
+    const g = onnx.ModelProto.decode(await readFile(path.join(dst, 'unet', 'model.onnx'))).graph!;
+    const inits = new Map((g.initializer ?? []).map((t) => [t.name!, t]));
+    const nodes = g.node ?? [];
+    const convs = nodes.filter((n) => n.opType === 'Conv');
+    assert.ok(convs.length > 5 && !nodes.some((n) => n.opType === 'ConvInteger'));
+    const dqs = new Map(nodes.filter((n) => n.opType === 'DequantizeLinear').map((n) => [n.output![0]!, n]));
+    for (const c of convs) {
+      const dq = dqs.get(c.input![1]!);
+      assert.ok(dq, `${c.name}: its weight comes from a DequantizeLinear`);
+      const [q, scale, zero] = dq.input!.map((i) => inits.get(i)!);
+      assert.equal(q!.dataType, onnx.TensorProto.DataType.INT8);
+      assert.equal(zero!.dataType, onnx.TensorProto.DataType.INT8);
+      assert.deepEqual(scale!.dims!.map(Number), [Number(q!.dims![0])], 'one scale per output channel');
+      assert.equal(Number(dq.attribute!.find((a) => a.name === 'axis')!.i), 0);
+    }
+    // No float 4-D weight is left, and the weights' DequantizeLinear nodes come first (onnxruntime's order).
+    assert.deepEqual([...inits.values()].filter((t) => t.dims?.length === 4 && t.dataType === onnx.TensorProto.DataType.FLOAT).map((t) => t.name), []);
+    assert.ok(nodes.slice(0, dqs.size).every((n) => n.opType === 'DequantizeLinear'));
+    assert.ok(r.parts.unet!.int8Bytes < r.parts.unet!.floatBytes / 3.5);
+
+    // onnxruntime keeps the weights int8: its optimized graph (the graph cache) still dequantizes them.
+    const cache = path.join(root, 'dq-cache');
+    const a = await loadEngine(fp32, { threads: 1, graphCache: false });
+    const b = await loadEngine(dst, { threads: 1, graphCache: cache });
+    try {
+      const entry = (await readdir(cache)).find((e) => e.startsWith('unet-'))!;
+      const saved = onnx.ModelProto.decode(await readFile(path.join(cache, entry, 'model.onnx'))).graph!;
+      const savedNodes = saved.node ?? [];
+      const savedDq = savedNodes.filter((n) => n.opType === 'DequantizeLinear');
+      assert.equal(savedDq.length, convs.length, 'not constant-folded back to float');
+      assert.ok(savedNodes.slice(0, savedDq.length).every((n) => n.opType === 'DequantizeLinear'), 'reordered for the next load');
+      const req = { prompt: 'a lighthouse on a cliff', width: 64, height: 64, seed: 3, steps: 2, guidanceScale: 4 };
+      const x = await a.generate(req);
+      const y = await b.generate(req);
+      const db = psnr(x.image, y.image);
+      assert.ok(db > 40 && db < 200, `PSNR int8 (Conv dequantize) vs fp32 ${db.toFixed(1)} dB`);
+      await b.close();
+      // From the cache, the same picture.
+      const c = await loadEngine(dst, { threads: 1, graphCache: cache });
+      try {
+        assert.deepEqual((await c.generate(req)).image.data, y.image.data);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("convs: 'float' quantizes only MatMul/Gemm weights", async () => {
+    const dst = path.join(root, 'matmul-only');
+    const r = await quantizeModel(fp32, dst, { convs: 'float' });
     const unetOps = await ops(path.join(dst, 'unet', 'model.onnx'));
-    assert.ok(unetOps.includes('MatMulInteger') && unetOps.includes('Conv') && !unetOps.includes('ConvInteger'));
+    assert.ok(unetOps.includes('MatMulInteger') && unetOps.includes('Conv') && !unetOps.includes('ConvInteger') && !unetOps.includes('DequantizeLinear'));
     assert.ok(r.parts.unet!.quantized > 0);
   });
 

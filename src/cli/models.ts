@@ -1,9 +1,9 @@
 /** `mengtu models pull|list|rm`: fetch, inspect and delete diffusion models. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createBarReporter, createLogReporter, formatBytes } from '../engine/download/index.js';
 import { listModels, pullModel, removeModel, REGISTRY, resolveModel, type ModelDefaults } from '../engine/registry.js';
 import { modelsDir } from '../engine/home.js';
-import { quantizeModel } from '../engine/quantize.js';
+import { CONV_MODES, quantizeModel, type ConvMode } from '../engine/quantize.js';
 import path from 'node:path';
 
 function describeDefaults(d: ModelDefaults | undefined): string {
@@ -72,15 +72,19 @@ export function registerModelCommands(program: Command): void {
     .description('write an int8 copy of a model (UNet and text encoder weights; dynamic quantization with standard ONNX operators), usable as its own model')
     .argument('<name|dir>', 'an installed model: registry name, owner/repo or directory')
     .option('--out <name>', 'name of the copy under the models directory (default: <name>-int8)')
-    .option('--convs', 'also quantize Conv weights (ConvInteger): a smaller model, but onnxruntime\'s int8 convolution is much slower on CPU')
+    .addOption(
+      new Option('--convs <mode>', "Conv weights: 'dequantize' stores them int8 and computes in float; 'integer' uses ConvInteger (onnxruntime's CPU int8 convolution is much slower); 'float' leaves them")
+        .choices(CONV_MODES)
+        .default('dequantize'),
+    )
     .option('--reduce-range', '7-bit weights, for AVX2 CPUs without VNNI (avoids int16 saturation)')
-    .action(async (name: string, o: { out?: string; convs?: boolean; reduceRange?: boolean }) => {
+    .action(async (name: string, o: { out?: string; convs: ConvMode; reduceRange?: boolean }) => {
       const src = await resolveModel(name, { pull: false });
       const outName = o.out ?? `${path.basename(src.name)}-int8`;
       const dst = path.join(modelsDir(), outName);
       process.stderr.write(`quantizing ${src.dir} → ${dst} …\n`);
       const t0 = performance.now();
-      const report = await quantizeModel(src.dir, dst, { convs: o.convs === true, reduceRange: o.reduceRange === true, source: src.name });
+      const report = await quantizeModel(src.dir, dst, { convs: o.convs, reduceRange: o.reduceRange === true, source: src.name });
       for (const [part, r] of Object.entries(report.parts)) {
         process.stdout.write(`${part}: ${r.quantized} weights to int8, ${formatBytes(r.floatBytes)} → ${formatBytes(r.int8Bytes)}\n`);
       }

@@ -9,7 +9,7 @@ import { EngineError } from '../contract/errors.js';
 import { SHRINK_AFTER_RUN, sessionOptions, type SessionConfig } from './execution-provider.js';
 import { floatsToHalf, halfToFloats, toHalfBits } from './fp16.js';
 import { cacheEntry, cachedGraph, dropEntry, prepareEntry } from './graph-cache.js';
-import { externalDataLocations } from './onnx-inspect.js';
+import { externalDataLocations, weightsFirstInFile } from './onnx-inspect.js';
 
 export interface ValueInfo {
   name: string;
@@ -136,6 +136,7 @@ export class OnnxGraph {
     }
     try {
       const session = await ort.InferenceSession.create(file, sessionOptions({ ...cfg, saveOptimizedTo: scratch.file }));
+      await weightsFirstInFile(scratch.file);
       await scratch.commit();
       return new OnnxGraph(file, session, 'file', performance.now() - t0, runOptionsFor(cfg));
     } catch {

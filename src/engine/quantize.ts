@@ -5,10 +5,16 @@
  *   x ─ DynamicQuantizeLinear ─ x_q (uint8), x_scale, x_zp
  *   MatMulInteger(x_q, W_q (int8), x_zp, 0) ─ Cast(float) ─ Mul(x_scale · w_scale[col]) [─ Add(bias)]
  *
- * and, when asked (`convs`), every Conv the same way with ConvInteger.
  * with W quantized symmetrically per output column. ONNX Runtime fuses the chain into one int8 GEMM
  * (MatMulIntegerToFloat), so the weights stay int8 in memory (¼ of fp32) and the products run on int8
- * kernels. Activations are quantized per tensor at run time. Weights in an external data file are read
+ * kernels; activations are quantized per tensor at run time. Conv weights (`convs`, default 'dequantize')
+ * are stored int8 too but computed in float — weight-only, as QDQ models write it:
+ *
+ *   W_q (int8), w_scale[M] ─ DequantizeLinear(axis 0) ─ Conv(x, W, bias)
+ *
+ * onnxruntime keeps DequantizeLinear out of constant folding (it marks QDQ fusions), so W stays int8 in
+ * memory and is expanded per run, one layer at a time (see `weightsFirst`); the convolution keeps its float
+ * kernel (ConvInteger, `convs: 'integer'`, has no fast one on CPU). Weights in an external data file are read
  * one tensor at a time, and the result's weights are written to `model.onnx_data` beside it, so a model
  * larger than memory or than protobuf's 2 GB can be converted.
  */
@@ -16,6 +22,7 @@ import { cp, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import pkg from 'onnx-proto';
 import { EngineError } from '../contract/errors.js';
+import { weightsFirst } from './onnx-inspect.js';
 
 const { onnx } = pkg;
 type TensorProto = pkg.onnx.ITensorProto;
@@ -24,6 +31,9 @@ type NodeProto = pkg.onnx.INodeProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT8 = onnx.TensorProto.DataType.INT8;
 const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
+
+export type ConvMode = 'dequantize' | 'integer' | 'float';
+export const CONV_MODES: readonly ConvMode[] = ['dequantize', 'integer', 'float'];
 
 export interface QuantizeOptions {
   /** Weights with fewer elements stay float (default 256: biases, tiny projections). */
@@ -34,14 +44,15 @@ export interface QuantizeOptions {
    */
   reduceRange?: boolean;
   /**
-   * Also quantize Conv weights (ConvInteger). Default false: onnxruntime's CPU ConvInteger has no fast
-   * kernel (the mini UNet ran ~9× slower a step with it), so it is a memory-for-speed trade to opt into.
+   * Conv weights: 'dequantize' (default: int8 weights expanded to float per run by DequantizeLinear, the
+   * convolution itself in float), 'integer' (DynamicQuantizeLinear → ConvInteger: onnxruntime's CPU
+   * ConvInteger has no fast kernel: the mini UNet ran 4–9× slower a step) or 'float' (left as they are).
    */
-  convs?: boolean;
+  convs?: ConvMode;
 }
 
 export interface QuantizeReport {
-  /** MatMul/Gemm nodes rewritten to int8. */
+  /** MatMul/Gemm/Conv nodes whose weights were rewritten to int8. */
   quantized: number;
   /** Float weight bytes before, int8 (+ scale) bytes after, for the rewritten weights. */
   floatBytes: number;
@@ -136,8 +147,17 @@ export async function quantizeGraphFile(src: string, dst: string, opts: Quantize
   let k = 0;
   const fresh = (base: string): string => `${base}_q8_${k++}`;
 
+  const opset = Number((model.opsetImport ?? []).find((o) => (o.domain ?? '') === '')?.version ?? 0);
+  // Per-axis DequantizeLinear (one scale per output channel) is opset 13; older graphs keep float convs
+  // rather than be raised to an opset whose other operators changed signature.
+  const convs = opts.convs ?? 'dequantize';
   for (const node of graph.node ?? []) {
-    if (opts.convs === true && node.opType === 'Conv' && (node.domain ?? '') === '') {
+    if (convs === 'dequantize' && opset >= 13 && node.opType === 'Conv' && (node.domain ?? '') === '') {
+      const conv = await dequantizedConv(node);
+      nodes.push(...(conv ?? [node]));
+      continue;
+    }
+    if (convs === 'integer' && node.opType === 'Conv' && (node.domain ?? '') === '') {
       const conv = await quantizeConv(node);
       nodes.push(...(conv ?? [node]));
       continue;
@@ -191,21 +211,51 @@ export async function quantizeGraphFile(src: string, dst: string, opts: Quantize
       nodes.push({ opType: 'Mul', name: fresh(`${base}_mul`), input: [yf, s], output: [out] });
     }
   }
-  async function quantizeConv(node: NodeProto): Promise<NodeProto[] | null> {
+  /** A Conv's float weight [M, C, kh, kw] as int8 per output channel, or null when it is not one. */
+  async function convWeight(node: NodeProto): Promise<{ wName: string; dims: number[]; q: Int8Array; scales: Float32Array } | null> {
     const wName = node.input?.[1] ?? '';
     const w = inits.get(wName);
     const dims = (w?.dims ?? []).map(Number);
-    if (!w || w.dataType !== FLOAT || dims.length !== 4 || dims.reduce((a, b) => a * b, 1) < minElements) return null;
-    const bias = node.input?.[2] ?? '';
-    const b = bias ? inits.get(bias) : undefined;
-    if (bias && !b) return null; // a computed bias: leave this Conv as it is
+    if (!w || w.dataType !== FLOAT || dims.length < 3 || dims.reduce((a, b) => a * b, 1) < minElements) return null;
     const M = dims[0]!;
-    const per = dims[1]! * dims[2]! * dims[3]!;
+    const per = dims.slice(1).reduce((a, b) => a * b, 1);
     // Output channel m's weights are row m of a [M, per] matrix: quantize "columns" of its transpose.
     const floats = asFloats(await tensorBytes(w, srcDir));
     const { q: qT, scales } = quantizeColumns(transpose(floats, M, per), per, M, opts.reduceRange);
     const q = new Int8Array(M * per);
     for (let m = 0; m < M; m++) for (let i = 0; i < per; i++) q[m * per + i] = qT[i * M + m]!;
+    report.quantized++;
+    report.floatBytes += floats.byteLength;
+    if ((uses.get(wName) ?? 0) <= 1) dropped.add(wName);
+    return { wName, dims, q, scales };
+  }
+
+  /** Conv(x, W) → Conv(x, DequantizeLinear(W_q, scales, 0, axis 0)): int8 at rest, float arithmetic. */
+  async function dequantizedConv(node: NodeProto): Promise<NodeProto[] | null> {
+    const cw = await convWeight(node);
+    if (!cw) return null;
+    const { wName, dims, q, scales } = cw;
+    const M = dims[0]!;
+    const [qName, zpName, scaleName, wf] = ['int8', 'zero', 'scale', 'float'].map((b) => fresh(`${wName}_${b}`)) as [string, string, string, string];
+    added.push({ name: qName, dims, dataType: INT8, rawData: bytesOf(q) });
+    added.push({ name: zpName, dims: [M], dataType: INT8, rawData: new Uint8Array(M) });
+    added.push({ name: scaleName, dims: [M], dataType: FLOAT, rawData: bytesOf(scales) });
+    report.int8Bytes += q.byteLength + scales.byteLength + M;
+    const base = node.name ?? node.output![0]!;
+    return [
+      { opType: 'DequantizeLinear', name: fresh(`${base}_dq`), input: [qName, scaleName, zpName], output: [wf], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+      { ...node, input: [node.input![0]!, wf, ...node.input!.slice(2)] },
+    ];
+  }
+
+  async function quantizeConv(node: NodeProto): Promise<NodeProto[] | null> {
+    const bias = node.input?.[2] ?? '';
+    const b = bias ? inits.get(bias) : undefined;
+    if (bias && !b) return null; // a computed bias: leave this Conv as it is
+    const cw = await convWeight(node);
+    if (!cw) return null;
+    const { wName, dims, q, scales } = cw;
+    const M = dims[0]!;
     const qName = fresh(`${wName}_int8`);
     const zpName = fresh(`${wName}_zero`);
     const scaleName = fresh(`${wName}_scale`);
@@ -213,10 +263,7 @@ export async function quantizeGraphFile(src: string, dst: string, opts: Quantize
     // ConvInteger takes one zero point for the whole weight (symmetric: 0); the scales stay per channel.
     added.push({ name: zpName, dims: [], dataType: INT8, rawData: new Uint8Array(1) });
     added.push({ name: scaleName, dims: [1, M, 1, 1], dataType: FLOAT, rawData: bytesOf(scales) });
-    report.quantized++;
-    report.floatBytes += floats.byteLength;
     report.int8Bytes += q.byteLength + scales.byteLength + 1;
-    if ((uses.get(wName) ?? 0) <= 1) dropped.add(wName);
     const out = node.output![0]!;
     const base = node.name ?? out;
     const [xq, xs, xzp, yi, yf, s] = ['x_q', 'x_scale', 'x_zero', 'y_int32', 'y_float', 'scale'].map((b) => fresh(`${out}_${b}`)) as [string, string, string, string, string, string];
@@ -240,7 +287,7 @@ export async function quantizeGraphFile(src: string, dst: string, opts: Quantize
     return list;
   }
 
-  if (report.quantized === 0) throw new EngineError(`${src}: no MatMul/Gemm with a float32 weight of ≥ ${minElements} elements to quantize`);
+  if (report.quantized === 0) throw new EngineError(`${src}: no MatMul/Gemm/Conv with a float32 weight of ≥ ${minElements} elements to quantize`);
 
   // Weights: every initializer over 1 KiB goes to one external file, 64-byte aligned.
   const dataName = 'model.onnx_data';
@@ -272,7 +319,7 @@ export async function quantizeGraphFile(src: string, dst: string, opts: Quantize
     await fh.close();
   }
   graph.initializer = kept;
-  graph.node = nodes;
+  graph.node = weightsFirst(nodes, new Set(graph.initializer.map((t) => t.name ?? '')));
   // DynamicQuantizeLinear needs opset 11.
   for (const o of model.opsetImport ?? []) if ((o.domain ?? '') === '' && Number(o.version) < 11) o.version = 11;
   await writeFile(dst, onnx.ModelProto.encode(model).finish());
