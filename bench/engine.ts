@@ -163,7 +163,7 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   const vaeOut = vae.outputName('sample');
 
   const t0 = performance.now();
-  // With lowMemory the engine reloads the text encoder each request and unloads it after: so does this loop.
+  // With lowMemory the engine reloads the text encoder and the UNet each request and unloads them after: so does this loop.
   const text = (await (await te.ensureLoaded()).run({ [idsInfo.name]: idsTensor(idsInfo.type, ids, [prompts, L]) }, [teOut]))[teOut]!;
   let hidden = text.dims[2]!;
   const added: Record<string, ort.Tensor> = {};
@@ -180,9 +180,11 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   const ehs = new FloatFeed(ehsInfo.type, [B, L, hidden]);
   const feeds = { [sampleInfo.name]: sample.sync(), [tsInfo.name]: ts.fill(999), [ehsInfo.name]: ehs.sync(), ...added };
   for (let s = 0; s < steps; s++) {
-    await unet.session.run(feeds, [unetOut]);
-    if (guide && !batched) await unet.session.run(feeds, [unetOut]);
+    const session = await unet.ensureLoaded();
+    await session.run(feeds, [unetOut]);
+    if (guide && !batched) await session.run(feeds, [unetOut]);
   }
+  if (engine.lowMemory) await unet.unload();
   // As many decoder runs, of the same shape, as the engine makes (one, or one a tile).
   const tiles = engine.tiling && needsTiling(lh, lh, engine.tiling) ? tileOrigins(lh, engine.tiling.tile, engine.tiling.overlap).length ** 2 : 1;
   for (let t = 0; t < tiles; t++) await vae.session.run({ [vae.input('latent_sample').name]: latent.sync() }, [vaeOut]);

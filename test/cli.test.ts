@@ -51,6 +51,19 @@ test('generate writes the image in-process with the tiny model', async () => {
   assert.deepEqual([meta.format, meta.width, meta.height], ['png', 512, 640]);
 });
 
+test('generate --low-memory (MENGTU_LOW_MEMORY) draws the same picture', async () => {
+  const home = await testHome();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-cli-'));
+  const args = ['generate', 'a lighthouse at dusk', '--model', 'tiny', '--seed', '7', '--no-sr', '--width', '256', '--height', '256'];
+  await mengtu([...args, '-o', path.join(dir, 'a.png')], { MENGTU_HOME: home });
+  await mengtu([...args, '-o', path.join(dir, 'b.png'), '--low-memory'], { MENGTU_HOME: home });
+  await mengtu([...args, '-o', path.join(dir, 'c.png')], { MENGTU_HOME: home, MENGTU_LOW_MEMORY: '1' });
+  const raw = async (f: string): Promise<Buffer> => sharp(path.join(dir, f)).raw().toBuffer();
+  assert.deepEqual(await raw('b.png'), await raw('a.png'));
+  assert.deepEqual(await raw('c.png'), await raw('a.png'));
+  await assert.rejects(mengtu([...args, '-o', path.join(dir, 'd.png')], { MENGTU_HOME: home, MENGTU_LOW_MEMORY: 'sometimes' }), /MENGTU_LOW_MEMORY/);
+});
+
 test('generate --image: image-to-image from a file at its size; --strength 0 gives the input back', async () => {
   const home = await testHome();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mengtu-cli-'));

@@ -48,7 +48,7 @@ export function imageRequestBody(prompt: string, o: GenerateOpts, seed: number |
 }
 
 export async function runGenerate(prompt: string, o: GenerateOpts): Promise<void> {
-  const cfg = loadConfig({ engine: { model: o.model, threads: o.threads, vae: o.vae } }, process.env, { server: { logLevel: 'warn' } });
+  const cfg = loadConfig({ engine: { model: o.model, threads: o.threads, vae: o.vae, lowMemory: o.lowMemory } }, process.env, { server: { logLevel: 'warn' } });
   const log = createLogger(cfg);
   const files = outputPaths(o.output, o.count);
   // Several images: consecutive seeds from a given one, else each its own random seed.

@@ -22,6 +22,7 @@ interface GenerateOpts {
   preLlm: boolean;
   threads?: string;
   vae?: string;
+  lowMemory?: boolean;
   logo?: boolean;
   logoPosition?: number;
   logoLanguage?: number;
@@ -101,6 +102,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--model <name>', 'model name, repo or directory (env MENGTU_MODEL, default sd-turbo; "tiny" needs no download)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
     .option('--vae <decoder>', 'decoder for the final image: vae or taesd (env MENGTU_VAE)')
+    .option('--low-memory', 'lower peak memory for a slower run (env MENGTU_LOW_MEMORY)')
     .option('--image <file>', 'image-to-image from this PNG/JPEG (jimeng_i2i_v30\'s rules: ≤ 4.7 MB, ≤ 4096²; output: its size fitted to 1536, or --width/--height 512…1536)')
     .option('--strength <x>', 'with --image: 0 (the input back) … 1 (from noise) (default 0.5)', numArg)
     .option('--no-sr', 'deliver the render size instead of 2× super-resolution')

@@ -11,11 +11,12 @@ export function registerServeCommand(program: Command): void {
     .option('--model <name>', 'model name, hub repo or directory (env MENGTU_MODEL, default sd-turbo; "tiny" needs no download)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (env MENGTU_THREADS, default: all cores)')
     .option('--vae <decoder>', 'decoder for final images: vae or taesd (env MENGTU_VAE, default vae)')
+    .option('--low-memory', 'less resident memory for slower requests (env MENGTU_LOW_MEMORY)')
     .option('--no-pull', 'do not download the model when it is missing')
     .option('--redis <url>', 'scaled mode: enqueue to this Redis for `mengtu worker` processes, hold no engine (env MENGTU_REDIS_URL)')
     .option('--no-auth', 'turn signature verification OFF (logs a warning; for local experiments only)')
     .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
-    .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; vae?: string; pull: boolean; auth: boolean; redis?: string }) => {
+    .action(async (o: { host?: string; port?: string; dataDir?: string; model?: string; threads?: string; vae?: string; lowMemory?: boolean; pull: boolean; auth: boolean; redis?: string }) => {
       // The server's modules load only when it starts, so `mengtu --help` stays fast.
       const [{ closeOnSignal }, { loadConfig }, { createLogger, startServer }] = await Promise.all([
         import('./shutdown.js'),
@@ -24,7 +25,7 @@ export function registerServeCommand(program: Command): void {
       ]);
       const cfg = loadConfig({
         server: { host: o.host, port: o.port, dataDir: o.dataDir },
-        engine: { model: o.model, threads: o.threads, vae: o.vae, pullOnStart: o.pull === false ? false : undefined },
+        engine: { model: o.model, threads: o.threads, vae: o.vae, lowMemory: o.lowMemory, pullOnStart: o.pull === false ? false : undefined },
         auth: { enabled: o.auth === false ? false : undefined },
         queue: { redisUrl: o.redis },
       });

@@ -15,14 +15,15 @@ export function registerWorkerCommand(program: Command): void {
     .option('--threads <n>', 'ONNX Runtime intra-op threads (env MENGTU_THREADS, default: all cores)')
     .option('--concurrency <n>', 'jobs at once on this engine (env MENGTU_WORKERS, default 1)')
     .option('--vae <decoder>', 'decoder for final images: vae or taesd (env MENGTU_VAE, default vae)')
+    .option('--low-memory', 'less resident memory for slower requests (env MENGTU_LOW_MEMORY)')
     .option('--status-port <port>', 'serve /healthz, /readyz and /metrics on this port (env MENGTU_STATUS_PORT; default none)')
     .option('--no-pull', 'do not download the model when it is missing')
     .addHelpText('after', '\nEvery option is also settable by environment variable; see docs/configuration.md.')
-    .action(async (o: { redis?: string; dataDir?: string; model?: string; threads?: string; concurrency?: string; vae?: string; statusPort?: string; pull: boolean }) => {
+    .action(async (o: { redis?: string; dataDir?: string; model?: string; threads?: string; concurrency?: string; vae?: string; lowMemory?: boolean; statusPort?: string; pull: boolean }) => {
       const cfg = loadConfig({
         server: { dataDir: o.dataDir },
         queue: { redisUrl: o.redis, statusPort: o.statusPort },
-        engine: { model: o.model, threads: o.threads, vae: o.vae, workers: o.concurrency, pullOnStart: o.pull === false ? false : undefined },
+        engine: { model: o.model, threads: o.threads, vae: o.vae, lowMemory: o.lowMemory, workers: o.concurrency, pullOnStart: o.pull === false ? false : undefined },
       });
       const logger = createLogger(cfg);
       const worker = await startWorker(cfg, logger);

@@ -23,6 +23,8 @@ export interface EngineHostOptions {
   executionProvider: 'cpu' | 'cuda';
   /** Decoder for final images (MENGTU_VAE); default the model's VAE. */
   decoder?: 'vae' | 'taesd';
+  /** MENGTU_LOW_MEMORY: the engine's lowMemory (less resident memory, slower requests). */
+  lowMemory?: boolean;
   log: Logger;
   /** Retry a pull that failed for a passing reason (network, hub 5xx) with backoff; false = fail at once (CLI). */
   retry?: RetryPolicy | false;
@@ -123,6 +125,7 @@ export class EngineHost {
         executionProvider: this.opts.executionProvider,
         defaults: model.defaults,
         ...(this.opts.decoder ? { decoder: this.opts.decoder } : {}),
+        ...(this.opts.lowMemory ? { lowMemory: true } : {}),
       });
       log.info({ model: model.name, dir: model.dir, ms: Math.round(performance.now() - t0) }, 'engine ready');
       this.loaded = engine;

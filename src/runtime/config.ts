@@ -103,6 +103,7 @@ export const CONFIG_SCHEMA = {
     threads: int('MENGTU_THREADS', 0, 0, 1024, 'ONNX Runtime intra-op threads', { flag: '--threads', defaultDoc: 'all cores' }),
     executionProvider: oneOf('MENGTU_EXECUTION_PROVIDER', ['cpu', 'cuda'] as const, 'cpu', '`cpu` or `cuda` (needs an onnxruntime-node build with CUDA; a clear error otherwise)'),
     vae: oneOf('MENGTU_VAE', ['vae', 'taesd'] as const, 'vae', 'decoder for final images: the model\'s own VAE, or `taesd` (TAESD/TAESDXL after `mengtu models pull taesd|taesdxl`: several times faster, slightly softer detail). An installed TAESD always draws the step previews', { flag: '--vae' }),
+    lowMemory: bool('MENGTU_LOW_MEMORY', false, 'trade speed for peak memory: one big graph in memory at a time (the text encoder is unloaded once the prompt is encoded, the UNet after the last step, each reloaded from the optimized-graph cache when next needed) and no graph keeps activation buffers between runs. Costs a reload of both a request (fp32 SD 2.x: ~1–2 s of CPU); figures in docs/benchmarks.md', { flag: '--low-memory' }),
     workers: int('MENGTU_WORKERS', 1, 1, 64, 'jobs on the engine at once in this process (each already uses every core)'),
     maxQueue: int('MENGTU_MAX_QUEUE', 16, 0, MAX, 'jobs allowed to wait for the engine (sync requests and async tasks together); beyond that → 50430'),
     home: optStr('MENGTU_HOME', 'model cache (`models/<name>`); read by the model registry', { defaultDoc: '`~/.cache/mengtu`' }),
