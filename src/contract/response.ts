@@ -25,9 +25,13 @@ export interface InferCtx {
   params: InferParams; request_id: string; session_id: string; time_stamp: string;
 }
 
-export interface CVProcessData {
+/**
+ * `I`: how a picture is held. The wire (and the client) has base64 strings; the server keeps the bytes
+ * (`Base64Bytes`) until the answer is written, which gives the same JSON.
+ */
+export interface CVProcessData<I = string> {
   algorithm_base_resp: { status_code: number; status_message: string };
-  binary_data_base64: string[];
+  binary_data_base64: I[];
   image_urls: string[] | null;
   infer_ctx: InferCtx;
   llm_result: string;
@@ -55,15 +59,15 @@ export interface EchoedJob {
   srMethod: string;
 }
 
-export interface DeliveredData {
-  base64: string[];
+export interface DeliveredData<I> {
+  base64: I[];
   urls: string[] | null;
   /** The caller's access key (echoed as app_key). */
   appKey: string;
   createdAt: Date;
 }
 
-export function buildCVProcessData(job: EchoedJob, delivery: DeliveredData): CVProcessData {
+export function buildCVProcessData<I>(job: EchoedJob, delivery: DeliveredData<I>): CVProcessData<I> {
   const r = job.request;
   const created = delivery.createdAt;
   const params: InferParams = {

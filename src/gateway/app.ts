@@ -14,6 +14,7 @@ import type { JobService } from '../jobs/service.js';
 import { createActions, type ActionDef } from './actions.js';
 import { verifySignature } from './auth.js';
 import { cvEnvelope, gatewayEnvelope, newRequestId } from './envelope.js';
+import { sendJson } from './json-body.js';
 import type { KeyStore } from './keys.js';
 import type { Lease, Limiter } from './limits.js';
 import type { Metrics } from './metrics.js';
@@ -197,7 +198,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     try {
       const data = await st.def!.run(st.input, { requestId: st.requestId, accessKey: st.accessKey, log: req.log, req, reply });
       opts.metrics.requests.inc({ action: st.action, code: '10000' });
-      return reply.code(200).send(cvEnvelope(10000, 'Success', data, st.requestId, st.startNs));
+      // time_elapsed is taken here, once the data is ready; the pictures' base64 is made as the body is written.
+      return sendJson(reply.code(200), cvEnvelope(10000, 'Success', data, st.requestId, st.startNs));
     } finally {
       await st.lease?.release();
     }

@@ -11,12 +11,14 @@ import sharp from 'sharp';
 import { LIMITS, parseCVProcessRequest, REQ_KEY_I2I_V30, REQ_KEY_V21, type CVProcessRequest } from '../contract/cvprocess.js';
 import { CvError } from '../contract/errors.js';
 import { parseI2iV30Request } from '../contract/jimeng-v3.js';
+import { Base64Bytes } from '../contract/base64.js';
 import type { CVProcessData } from '../contract/response.js';
 import { readPngTextChunks } from '../pipeline/encode/png-chunks.js';
 import type { Log } from '../pipeline/types.js';
+import { sendJson } from './json-body.js';
 
 /** Runs one CVProcess request through the pipeline (the job service, whichever queue is behind it). */
-export type ProcessFn = (request: CVProcessRequest, meta: { requestId: string; accessKey: string; log?: Log; signal?: AbortSignal }) => Promise<{ data: CVProcessData }>;
+export type ProcessFn = (request: CVProcessRequest, meta: { requestId: string; accessKey: string; log?: Log; signal?: AbortSignal }) => Promise<{ data: CVProcessData<Base64Bytes> }>;
 
 export interface Lease {
   release(): void;
@@ -429,10 +431,11 @@ async function serveImages(req: FastifyRequest, reply: FastifyReply, opts: OpenA
     );
     const data = await Promise.all(
       results.map(async ({ data: d }, i) => {
-        const png = Buffer.from(d.binary_data_base64[0] ?? '', 'base64');
+        const png = d.binary_data_base64[0]?.bytes ?? Buffer.alloc(0);
         const bytes = await convertImage(png, parsed.outputFormat, parsed.compression);
         const revised = d.rephraser_result || undefined;
-        if (parsed.responseFormat === 'b64_json') return { b64_json: bytes.toString('base64'), ...(revised ? { revised_prompt: revised } : {}) };
+        // Bytes until written: the answer streams their base64 in slices (json-body.ts).
+        if (parsed.responseFormat === 'b64_json') return { b64_json: new Base64Bytes(bytes), ...(revised ? { revised_prompt: revised } : {}) };
         const url = await opts.publish!(req.id, i, bytes, parsed.outputFormat);
         return { url: url.startsWith('/') ? `${req.protocol}://${req.host}${url}` : url, ...(revised ? { revised_prompt: revised } : {}) };
       }),
@@ -440,7 +443,7 @@ async function serveImages(req: FastifyRequest, reply: FastifyReply, opts: OpenA
     // An edit's 'auto' size is the input's: report what was made.
     const first = results[0]?.data.infer_ctx.params;
     const size = parsed.size === 'auto' && first ? `${first.output_width}x${first.output_height}` : parsed.size;
-    return { created: Math.floor(Date.now() / 1000), data, output_format: parsed.outputFormat, size };
+    return sendJson(reply, { created: Math.floor(Date.now() / 1000), data, output_format: parsed.outputFormat, size });
   } catch (err) {
     return sendOpenAiError(reply, req, err);
   } finally {

@@ -20,7 +20,9 @@
  * the call to appear.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { pipeline } from 'node:stream/promises';
 import { verifySignature, type AuthOptions } from './auth.js';
+import { chunkedJson, pacedStream, type ChunkedJson } from './json-body.js';
 import { parseGetResultRequest, pendingData } from '../contract/async-task.js';
 import { CvError, type CvCode } from '../contract/errors.js';
 import { parseRawQuery } from '../contract/signature.js';
@@ -153,16 +155,26 @@ export function registerProgressRoutes(app: FastifyInstance, opts: ProgressRoute
         visible = true;
         void check();
       };
-      const finish = (): void => {
+      /** Ends the stream, after `last` (an event with pictures, written in chunks) when given. */
+      const finish = (last?: ChunkedJson): void => {
         if (finished) return;
         finished = true;
         unsubscribe();
         clearInterval(poll);
         clearInterval(heartbeat);
-        reply.raw.end();
+        if (!last) return void reply.raw.end();
+        reply.raw.write('event: done\ndata: ');
+        pipeline(pacedStream(last), reply.raw, { end: false }).then(
+          () => reply.raw.end('\n\n'),
+          () => reply.raw.destroy(),
+        );
       };
       const done = (data: unknown): void => {
-        sse(reply, 'done', cvEnvelope(10000, 'Success', data, requestId, startNs));
+        const envelope = cvEnvelope(10000, 'Success', data, requestId, startNs);
+        // A finished task's pictures: their base64 is made as the stream takes it, not as one string.
+        const chunked = chunkedJson(envelope);
+        if (chunked) return finish(chunked);
+        sse(reply, 'done', envelope);
         finish();
       };
       const failed = (cv: CvError): void => {

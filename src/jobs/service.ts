@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { newTaskId, pendingData, type GetResultRequest } from '../contract/async-task.js';
 import type { CVProcessRequest } from '../contract/cvprocess.js';
 import { CvError } from '../contract/errors.js';
+import { Base64Bytes } from '../contract/base64.js';
 import { buildCVProcessData, type CVProcessData } from '../contract/response.js';
 import { newJob, runPipeline, type StageObserver } from '../pipeline/runner.js';
 import { splitDelivery, SUBMIT_CHECK_STAGES } from '../pipeline/stages/index.js';
@@ -27,7 +28,10 @@ export interface ProgressData {
   queue_position?: number;
 }
 
-export type GetResultData = (CVProcessData & { status: 'done' }) | (ReturnType<typeof pendingData> & { progress?: ProgressData });
+/** The pictures stay bytes until the gateway writes the answer (JSON.stringify gives the wire's base64). */
+export type DeliveredCVProcessData = CVProcessData<Base64Bytes>;
+
+export type GetResultData = (DeliveredCVProcessData & { status: 'done' }) | (ReturnType<typeof pendingData> & { progress?: ProgressData });
 
 export interface JobServiceOptions {
   queue: JobQueue;
@@ -73,7 +77,7 @@ export class JobService {
    * CVProcess: the whole pipeline for one request. With a progress_id its events (and, at the end, the
    * outcome) go out under the caller's watch key, so the caller can stream them (GET /v1/tasks/{id}/events).
    */
-  async process(request: CVProcessRequest, meta: CallMeta & { signal?: AbortSignal }): Promise<{ job: Job; data: CVProcessData }> {
+  async process(request: CVProcessRequest, meta: CallMeta & { signal?: AbortSignal }): Promise<{ job: Job; data: DeliveredCVProcessData }> {
     request = withSeed(request);
     const queue = this.opts.queue;
     const watch = await this.claimWatch(request, meta);
@@ -169,13 +173,13 @@ export class JobService {
   }
 
   /** Runs the delivery stages over a finished picture and builds the §5 data. */
-  private async deliver(record: JobRecord, picture: RawImage, delivery: Delivery, meta: Omit<CallMeta, 'requestId'>, onStage?: (stage: string) => void): Promise<{ job: Job; data: CVProcessData }> {
+  private async deliver(record: JobRecord, picture: RawImage, delivery: Delivery, meta: Omit<CallMeta, 'requestId'>, onStage?: (stage: string) => void): Promise<{ job: Job; data: DeliveredCVProcessData }> {
     const log = meta.log ?? this.opts.log;
     const job: Job = { ...record, delivery, initImage: null, image: picture, encoded: [], imageUrls: null, stageMs: { ...record.stageMs } };
     const done = await runPipeline(job, this.delivery, { log, ...(onStage ? { progress: (p) => onStage(p.stage) } : {}) }, this.opts.observeStage);
     if (done.delivery.returnUrl && !done.imageUrls) throw new Error('return_url requested but no image store is configured');
     const data = buildCVProcessData(done, {
-      base64: done.delivery.returnUrl ? [] : done.encoded.map((b) => b.toString('base64')),
+      base64: done.delivery.returnUrl ? [] : done.encoded.map((b) => new Base64Bytes(b)),
       urls: done.delivery.returnUrl ? done.imageUrls : null,
       appKey: meta.accessKey,
       createdAt: this.now(),
