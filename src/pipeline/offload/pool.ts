@@ -1,7 +1,7 @@
 /**
- * Worker threads (piscina) for the CPU-heavy stages: typography layout and drawing on `size` drawing threads,
- * the image-risk classifier on one thread of its own. Running them on the event loop held every other
- * request, /healthz included, for seconds.
+ * Worker threads (piscina) for the CPU-heavy stages: typography layout and drawing, and the PNG encode with its
+ * AI label, on `size` drawing threads, the image-risk classifier on one thread of its own. Running them on the
+ * event loop held every other request, /healthz included, for seconds.
  *
  * The classifier thread loads its model once, in the background, as soon as the pool starts: a request that
  * needs it meanwhile queues behind that load (one thread, first in, first out) instead of racing it, and
@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { RawImage } from '../../engine/types.js';
 import type { ImageRiskScores } from '../../safety/image-risk.js';
+import type { AiLabelMeta } from '../encode/ai-label.js';
+import type { EncodeOptions } from '../encode/encode-png.js';
 import type { TextPlan } from '../../typography/types.js';
 import { transferablesOf, type ClassifierTask, type DrawTask, type OffloadResult, type SrTask } from './tasks.js';
 
@@ -41,13 +43,18 @@ export interface CpuPool {
    * buffer travels there and back into the same object. Rejects when the pool has no classifier.
    */
   classify(image: RawImage): Promise<ImageRiskScores>;
+  /**
+   * Encodes `image` as PNG with the AI label (`meta`) on a drawing thread; its buffer travels there and back
+   * into the same object, the file comes back by transfer.
+   */
+  encodePng(image: RawImage, meta: AiLabelMeta | null, options: EncodeOptions): Promise<Buffer>;
   readonly classifierStatus: ClassifierStatus;
   /** Settles once the classifier's first load has ended, loaded or failed (at once without a classifier). */
   classifierSettled(): Promise<void>;
   /** Drawing tasks waiting for a free thread. */
   readonly queued: number;
   /** Tasks this pool finished, by kind (for checks that the work really left the event loop). */
-  readonly completed: Readonly<Record<'typography' | 'classify', number>>;
+  readonly completed: Readonly<Record<'typography' | 'classify' | 'encode', number>>;
   /** Drops this user's hold; the threads stop when the last user closes. */
   close(): Promise<void>;
 }
@@ -103,7 +110,7 @@ export function startCpuPool(opts: CpuPoolOptions): CpuPool {
     c.users++;
   }
   let closed = false;
-  const completed = { typography: 0, classify: 0 };
+  const completed = { typography: 0, classify: 0, encode: 0 };
   return {
     size: d.extra.size,
     get queued() {
@@ -118,6 +125,13 @@ export function startCpuPool(opts: CpuPoolOptions): CpuPool {
       const r = await runOn(d.pool, { kind: 'typography', image, plan });
       completed.typography++;
       return r.image!;
+    },
+    async encodePng(image, meta, options) {
+      const r = await runOn(d.pool, { kind: 'encode', image, meta, options });
+      completed.encode++;
+      image.data = r.image!.data;
+      const png = r.png!;
+      return Buffer.from(png.buffer, png.byteOffset, png.byteLength);
     },
     async classify(image) {
       if (!c) throw new Error('this worker pool was started without the image-risk classifier');

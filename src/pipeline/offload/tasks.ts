@@ -4,11 +4,16 @@
  */
 import type { GeneratedImage, RawImage } from '../../engine/types.js';
 import type { ImageRiskScores } from '../../safety/image-risk.js';
+import type { AiLabelMeta } from '../encode/ai-label.js';
+import type { EncodeOptions } from '../encode/encode-png.js';
 import type { SuperResolverOptions } from '../sr/index.js';
 import type { TextPlan } from '../../typography/types.js';
 
-/** For the drawing threads. */
-export type DrawTask = { kind: 'typography'; image: RawImage; plan: TextPlan };
+/**
+ * For the drawing threads: typography, and the PNG encode with its AI label (sharp runs on libuv's pool
+ * anyway, but the opacity scan and the label's copy of the whole file into fresh memory held the loop ~15–35 ms).
+ */
+export type DrawTask = { kind: 'typography'; image: RawImage; plan: TextPlan } | { kind: 'encode'; image: RawImage; meta: AiLabelMeta | null; options: EncodeOptions };
 
 /** For the classifier thread: `load` is sent once at start, so every `classify` queues behind the load. */
 export type ClassifierTask = { kind: 'load' } | { kind: 'classify'; image: RawImage };
@@ -25,6 +30,8 @@ export interface OffloadResult {
   scores?: ImageRiskScores;
   /** The engine thread's answer to `generate`, but for the image. */
   generated?: Omit<GeneratedImage, 'image'>;
+  /** The encoded file, answered to `encode` (a Uint8Array once it has crossed). */
+  png?: Uint8Array;
   /** The SR thread's resolver, answered to `load`. */
   sr?: { method: string; status: string };
   /** Time spent in the worker, ms. */
@@ -33,8 +40,12 @@ export interface OffloadResult {
 
 /** The buffers to transfer for an image: its own ArrayBuffer when the view spans all of it, else none (copied). */
 export function transferablesOf(image: RawImage | undefined): ArrayBuffer[] {
-  if (!image) return [];
-  const { data } = image;
+  return image ? transferableOf(image.data) : [];
+}
+
+/** A view's ArrayBuffer when the view spans all of it, else none (copied). */
+export function transferableOf(data: ArrayBufferView | undefined): ArrayBuffer[] {
+  if (!data) return [];
   const buf = data.buffer;
   const whole = buf instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buf.byteLength;
   return whole ? [buf] : [];

@@ -45,7 +45,7 @@ export interface StageDeps {
   /** The implicit AI label in every PNG (default on). */
   aiLabel?: boolean;
   generate?: GenerateStageOptions;
-  /** Worker threads for the CPU-heavy stages; without it they run in-process (benches, tests of one stage). */
+  /** Worker threads for the CPU-heavy stages (drawing, encode); without it they run in-process (benches, tests of one stage). */
   cpuPool?: CpuPool;
   /** Image-to-image inputs given as URLs may point at loopback/private addresses (default: refused). */
   allowPrivateImageUrls?: boolean;
@@ -77,7 +77,7 @@ export function createStages(deps: StageDeps): Stage[] {
     deps.cpuPool ? typographyRenderStageOn(deps.cpuPool) : typographyRenderStage,
     ...(deps.imageRisk ? [imageRiskStage(deps.imageRisk)] : []),
     watermarkStage,
-    encodeStage({ producer: deps.producer, aiLabel: deps.aiLabel ?? true }),
+    encodeStage({ producer: deps.producer, aiLabel: deps.aiLabel ?? true, ...(deps.cpuPool ? { pool: deps.cpuPool } : {}) }),
     ...(deps.hosting ? [storeStage(deps.hosting)] : []),
   ];
 }
