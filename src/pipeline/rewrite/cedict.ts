@@ -143,11 +143,28 @@ export function cleanSense(sense: string): string {
 const CJK_IN_SENSE = /[\p{Script=Han}]/u;
 
 /**
+ * chooseSense's answers by class and word. The dictionary never changes and prompts repeat their words: the
+ * choice (parsing every entry, a dozen regexes per sense) was over half of translating a 1000-character
+ * prompt, 20–70 ms on the event loop. Bounded: cleared when full.
+ */
+const chosen = new Map<string, SenseChoice | undefined>();
+const CHOSEN_MAX = 50_000;
+
+/**
  * The sense of `word` that fits an image prompt best: common (early, unlabelled) senses over rare ones,
  * short ones over explanations, common words over names, and — where jieba tagged the word — a sense of the
  * same class (nouns and adjectives rather than "to …" for a noun).
  */
-export function chooseSense(word: string, cls: WordClass = 'other', depth = 0): SenseChoice | undefined {
+export function chooseSense(word: string, cls: WordClass = 'other'): SenseChoice | undefined {
+  const key = `${cls} ${word}`;
+  if (chosen.has(key)) return chosen.get(key);
+  const choice = choose(word, cls, 0);
+  if (chosen.size >= CHOSEN_MAX) chosen.clear();
+  chosen.set(key, choice);
+  return choice;
+}
+
+function choose(word: string, cls: WordClass, depth: number): SenseChoice | undefined {
   const entries = lookup(word);
   let best: { score: number; choice: SenseChoice } | undefined;
   entries.forEach((e) => {
@@ -155,7 +172,7 @@ export function chooseSense(word: string, cls: WordClass = 'other', depth = 0): 
       // "see 哈爾濱市|哈尔滨市[…]": the entry is a pointer; follow it once.
       const ref = depth === 0 ? /^see (?:also )?(?:[^|\s[]+\|)?([^|\s[]+)\[/.exec(raw) : null;
       if (ref?.[1] && ref[1] !== word) {
-        const target = chooseSense(ref[1], cls, depth + 1);
+        const target = choose(ref[1], cls, depth + 1);
         const score = i * 1.5 + 1 + (e.proper ? 0 : 0);
         if (target && (!best || score < best.score)) best = { score, choice: target };
         return;
