@@ -1,4 +1,5 @@
 /** Chains the stages; records each stage's milliseconds on the job and reports them to an observer. */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CVProcessRequest } from '../contract/cvprocess.js';
 import { SR_STRENGTH } from './sr/types.js';
 import type { Job, Stage, StageContext } from './types.js';
@@ -37,7 +38,10 @@ export type StageObserver = (stage: string, ms: number) => void;
 
 export async function runPipeline(job: Job, stages: readonly Stage[], ctx: StageContext, observe?: StageObserver): Promise<Job> {
   let current = job;
-  for (const stage of stages) {
+  for (const [i, stage] of stages.entries()) {
+    // One event-loop turn between stages: the stages that compute on the loop (text risk, the typography
+    // plan, the rewrite of a 1000-character prompt) would otherwise chain as one task of 20–100 ms.
+    if (i > 0) await nextTurn();
     ctx.signal?.throwIfAborted();
     ctx.progress?.({ stage: stage.name, step: 0, totalSteps: 0 });
     const t0 = performance.now();
