@@ -6,7 +6,8 @@
  * What is asserted is the mechanism plus bounds far from the defect, never a tight wall-clock figure (those
  * belong to `npm run bench:load`): the drawing is done by the worker-thread pool (its counter moves by one per
  * heavy request and not at all for the same prompt without quote marks), every picture is classified on the
- * classifier thread and made on the engine thread (their counters move by one per request); /healthz is answered *during* the job
+ * classifier thread, made on the engine thread and encoded on a drawing thread (their counters move by one per
+ * request; the answer's streaming is held to its chunks in gateway.json-body.test.ts); /healthz is answered *during* the job
  * (p99 under half the job's own duration); and the loop's longest stall stays under 1 s (or twice the quote-free
  * prompt's, on a machine loaded far past its cores) — the defect held it for 3.3–4.8 s, while on a loaded 2-core
  * CI machine a healthy run shows 150–300 ms (GC, the engine's glue).
@@ -92,6 +93,7 @@ test('a heavy prompt adds no event-loop stall: drawing and image check run on wo
   const generated = engine.completed!;
   const before = pool.completed.typography;
   const classified = pool.completed.classify;
+  const encoded = pool.completed.encode;
   const plain = await serve(plainPrompt);
   assert.equal(pool.completed.typography, before, 'a prompt with nothing to draw sends nothing to the pool');
   assert.equal(pool.completed.classify, classified + 1, 'the picture is classified on the classifier thread');
@@ -99,6 +101,7 @@ test('a heavy prompt adds no event-loop stall: drawing and image check run on wo
   assert.equal(pool.completed.typography, before + 2, 'each heavy request is drawn on the worker-thread pool');
   assert.equal(pool.completed.classify, classified + 3, 'each heavy request is classified on the classifier thread');
   assert.equal(engine.completed, generated + 3, 'each picture is made on the engine thread');
+  assert.equal(pool.completed.encode, encoded + 3, 'each picture is encoded (PNG + AI label) on a drawing thread');
 
   const detail = `drawing alone ${drawMs.toFixed(0)} ms; plain prompt: loop max ${plain.loopMaxMs.toFixed(0)} ms, /healthz p99 ${plain.healthP99Ms.toFixed(0)} ms; ` +
     heavy.map((h, i) => `heavy #${i + 1}: loop max ${h.loopMaxMs.toFixed(0)} ms (p99 ${h.loopP99Ms.toFixed(0)}), /healthz p99 ${h.healthP99Ms.toFixed(0)} ms over ${h.probes} probes, job ${h.jobMs.toFixed(0)} ms`).join('; ');

@@ -77,7 +77,7 @@ export const CONFIG_SCHEMA = {
     requestTimeoutMs: int('MENGTU_REQUEST_TIMEOUT_MS', 30_000, 0, MAX, 'the whole request (headers and body) must arrive within this, else 408 and the connection closes (a body trickled at 1 byte/s is cut); `0` = no limit. The answer may take longer'),
     headersTimeoutMs: int('MENGTU_HEADERS_TIMEOUT_MS', 10_000, 1, MAX, 'the request headers must arrive within this, else 408'),
     keepAliveTimeoutMs: int('MENGTU_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1, MAX, 'an idle keep-alive connection is closed after this'),
-    cpuPoolSize: int('MENGTU_CPU_POOL_SIZE', 0, 0, 256, 'worker threads for typography drawing, so it never holds the event loop (the NSFW classifier has one more thread of its own when image risk is on)', { defaultDoc: 'cores − 1, at least 1' }),
+    cpuPoolSize: int('MENGTU_CPU_POOL_SIZE', 0, 0, 256, 'worker threads for typography drawing and the PNG encode (with its AI label), so neither holds the event loop (the NSFW classifier has one more thread of its own when image risk is on)', { defaultDoc: 'cores − 1, at least 1' }),
   },
   auth: {
     enabled: bool('MENGTU_AUTH', true, 'signature verification; turning it off logs a warning at start', { flag: '--no-auth' }),
