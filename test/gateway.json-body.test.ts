@@ -158,6 +158,31 @@ describe('chunked JSON answers on a server', () => {
     assert.ok(Math.max(...writes) <= JSON_CHUNK_BYTES, `a write of ${Math.max(...writes)} bytes`);
   });
 
+  test('a caller that hangs up mid-answer: the stream stops, the server goes on', async () => {
+    const body = Buffer.from(JSON.stringify({ req_key: REQ_KEY_V21, prompt: 'a red kite', width: 512, height: 512, use_sr: false, seed: 5 }));
+    const rawQuery = 'Action=CVProcess&Version=2022-08-31';
+    const headers = { ...signedHeaders({ ak: TEST_AK, sk: TEST_SK }, { rawQuery, body }), 'Content-Type': 'application/json', 'Content-Length': String(body.length) };
+    const url = new URL(server.url);
+    const got = await new Promise<{ declared: number; received: number }>((resolve, reject) => {
+      const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: `/?${rawQuery}`, headers, agent: false }, (res) => {
+        res.once('data', (c: Buffer) => {
+          // Gone after the first chunk: the rest of the picture is never made into base64.
+          req.destroy();
+          resolve({ declared: Number(res.headers['content-length']), received: c.length });
+        });
+        res.on('error', () => undefined);
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+      req.end(body);
+    });
+    assert.ok(got.received < got.declared, `hung up after ${got.received} of ${got.declared} bytes`);
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    const next = await call('CVProcess', { req_key: REQ_KEY_V21, prompt: 'a red kite', width: 256, height: 256, use_sr: false, seed: 6 });
+    assert.equal(next.status, 200);
+    assert.equal(Number(next.headers['content-length']), Buffer.byteLength(next.text));
+  });
+
   test('GetResult and the task SSE stream: the same chunked bytes', async () => {
     const submitted = JSON.parse((await call('CVSync2AsyncSubmitTask', { req_key: REQ_KEY_V21, prompt: 'a lighthouse', width: 256, height: 256, seed: 3 })).text) as { data: { task_id: string } };
     const id = submitted.data.task_id;
