@@ -60,7 +60,9 @@ describe('async tasks: CVSync2AsyncSubmitTask / CVSync2AsyncGetResult', () => {
   /** Polls until the task is done; returns every status seen and the final envelope. */
   const poll = async (taskId: string, reqJson?: Record<string, unknown>): Promise<{ seen: string[]; json: Envelope; status: number }> => {
     const seen: string[] = [];
-    for (let i = 0; i < 400; i++) {
+    // A deadline, not a count of polls: on a loaded machine a 512² → 1024² SR task alone can take well over 10 s.
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline) {
       const r = await call(GET, { req_key: REQ_KEY, task_id: taskId, ...(reqJson ? { req_json: JSON.stringify(reqJson) } : {}) });
       const s = r.json.data?.status ?? `code ${r.json.code}`;
       if (seen.at(-1) !== s) seen.push(s);
@@ -172,7 +174,7 @@ describe('async tasks: CVSync2AsyncSubmitTask / CVSync2AsyncGetResult', () => {
     const sub = (await submitApi({ req_key: REQ_KEY, prompt: 'a paper crane', seed: 9, width: 256, height: 256, use_sr: false })) as unknown as Envelope;
     assert.equal(sub.code, 10000, JSON.stringify(sub));
     let got: Envelope | undefined;
-    for (let i = 0; i < 400; i++) {
+    for (const deadline = Date.now() + 180_000; Date.now() < deadline; ) {
       got = (await getApi({ req_key: REQ_KEY, task_id: sub.data!.task_id!, req_json: JSON.stringify({ return_url: false }) })) as unknown as Envelope;
       if (got.data?.status === 'done') break;
       await new Promise((r) => setTimeout(r, 25));
