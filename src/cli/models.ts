@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { createBarReporter, createLogReporter, formatBytes } from '../engine/download/index.js';
 import { listModels, pullModel, removeModel, REGISTRY, resolveModel, type ModelDefaults } from '../engine/registry.js';
-import { modelsDir } from '../engine/home.js';
+import { modelsDir, withHome } from '../engine/home.js';
 import { CONV_MODES, quantizeModel, type ConvMode } from '../engine/quantize.js';
 import path from 'node:path';
 
@@ -16,10 +16,17 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** MENGTU_HOME, HF_ENDPOINT and HF_TOKEN as the configuration reads them (one place: src/runtime/config.ts). */
+async function modelSettings(): Promise<{ home: string | undefined; endpoint: string | undefined; token: string | undefined }> {
+  const { loadConfig } = await import('../runtime/config.js');
+  const { engine } = loadConfig();
+  return { home: engine.home, endpoint: engine.hubEndpoint, token: engine.hubToken };
+}
+
 export function registerModelCommands(program: Command): void {
   const models = program
     .command('models')
-    .description(`manage diffusion models (stored under ${modelsDir()}; set MENGTU_HOME to move them)`);
+    .description('manage diffusion models (stored under $MENGTU_HOME/models, default ~/.cache/mengtu/models)');
 
   models
     .command('pull')
@@ -35,11 +42,15 @@ export function registerModelCommands(program: Command): void {
       const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
       const reporter = process.stderr.isTTY ? createBarReporter(process.stderr) : createLogReporter(log);
       try {
+        const s = await modelSettings();
+        const endpoint = o.endpoint ?? s.endpoint;
         const m = await pullModel(name, {
           onProgress: reporter.onProgress,
           log,
           ...(o.revision !== undefined ? { revision: o.revision } : {}),
-          ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+          ...(endpoint !== undefined ? { endpoint } : {}),
+          ...(s.token !== undefined ? { token: s.token } : {}),
+          ...(s.home !== undefined ? { home: s.home } : {}),
         });
         reporter.stop();
         const what = m.kind === 'decoder' ? 'latent decoder: used for step previews and with --vae taesd' : `defaults: ${describeDefaults(m.defaults)}`;
@@ -55,7 +66,7 @@ export function registerModelCommands(program: Command): void {
     .description('show registry models and what is installed, with sizes and generation defaults')
     .option('--json', 'print JSON instead of a table')
     .action(async (o: { json?: boolean }) => {
-      const list = await listModels();
+      const list = await listModels(withHome((await modelSettings()).home));
       if (o.json) {
         process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
         return;
@@ -79,9 +90,10 @@ export function registerModelCommands(program: Command): void {
     )
     .option('--reduce-range', '7-bit weights, for AVX2 CPUs without VNNI (avoids int16 saturation)')
     .action(async (name: string, o: { out?: string; convs: ConvMode; reduceRange?: boolean }) => {
-      const src = await resolveModel(name, { pull: false });
+      const { home } = await modelSettings();
+      const src = await resolveModel(name, { pull: false, ...(home !== undefined ? { home } : {}) });
       const outName = o.out ?? `${path.basename(src.name)}-int8`;
-      const dst = path.join(modelsDir(), outName);
+      const dst = path.join(modelsDir(withHome(home)), outName);
       process.stderr.write(`quantizing ${src.dir} → ${dst} …\n`);
       const t0 = performance.now();
       const report = await quantizeModel(src.dir, dst, { convs: o.convs, reduceRange: o.reduceRange === true, source: src.name });
@@ -97,7 +109,7 @@ export function registerModelCommands(program: Command): void {
     .description('delete an installed model from the models directory')
     .argument('<name|repo>', 'registry name or owner/name as given to `models pull`')
     .action(async (name: string) => {
-      const dir = await removeModel(name);
+      const dir = await removeModel(name, withHome((await modelSettings()).home));
       process.stdout.write(`removed ${dir}\n`);
     });
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../contract/errors.js';
-import { modelsDir } from './home.js';
+import { modelsDir, withHome } from './home.js';
 import { createLogReporter, pullRepo, readManifest, type ProgressFn, type PullOptions } from './download/index.js';
 import type { SchedulerName } from './types.js';
 
@@ -135,6 +135,10 @@ export interface ResolveOptions {
   /** Hub overrides for pulls (default: HF_ENDPOINT / HF_TOKEN / "main"). */
   revision?: string;
   endpoint?: string;
+  /** Bearer token for gated repos (default: HF_TOKEN). */
+  token?: string;
+  /** The models' home (the runtime's cfg.engine.home); default MENGTU_HOME from `env`, else ~/.cache/mengtu. */
+  home?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   /** Test hook for the downloader's retry pacing. */
@@ -205,7 +209,7 @@ export async function pullModel(
   nameOrRepo: string,
   opts: ResolveOptions = {},
 ): Promise<ResolvedModel> {
-  const env = opts.env ?? process.env;
+  const env = withHome(opts.home, opts.env ?? process.env);
   const entry = findEntry(nameOrRepo);
   if (entry && !entry.repo) {
     // Built, not downloaded.
@@ -221,6 +225,7 @@ export async function pullModel(
   opts.log?.(`pulling ${repo}@${revision} into ${dir}`);
   const pullOpts: PullOptions = { targetDir: dir };
   if (opts.endpoint !== undefined) pullOpts.endpoint = opts.endpoint;
+  if (opts.token !== undefined) pullOpts.token = opts.token;
   // Without a progress callback, a logger gets periodic progress lines (server logs, no TTY bars).
   if (opts.onProgress) pullOpts.onProgress = opts.onProgress;
   else if (opts.log) pullOpts.onProgress = createLogReporter(opts.log).onProgress;
@@ -238,7 +243,7 @@ export async function pullModel(
  * looked up under the models directory and pulled when missing (unless `pull: false`).
  */
 export async function resolveModel(nameOrPathOrRepo: string, opts: ResolveOptions = {}): Promise<ResolvedModel> {
-  const env = opts.env ?? process.env;
+  const env = withHome(opts.home, opts.env ?? process.env);
   const entry = findEntry(nameOrPathOrRepo);
   if (entry?.kind === 'decoder') {
     throw new EngineError(`${entry.name} is a latent decoder, not a text-to-image model: pull it and it is used for previews and with --vae taesd`);

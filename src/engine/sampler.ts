@@ -19,6 +19,7 @@ import { createScheduler, guidanceScaleEmbedding, type Scheduler } from './sched
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer.js';
 import { latentPreview } from './preview.js';
 import { findTaesd, loadDecoder, type LatentDecoder } from './decoders.js';
+import { withHome } from './home.js';
 import { ImageEncoder, imageToSample, img2imgSteps, stepsForStrength } from './img2img.js';
 import type { DecoderName, Engine, GenerateRequest, GeneratedImage, Latents, RawImage, SchedulerName } from './types.js';
 
@@ -53,6 +54,8 @@ export interface LoadEngineOptions {
    * registry model, if any; null: none.
    */
   taesd?: string | null;
+  /** Where installed models are looked for (the runtime's cfg.engine.home); default MENGTU_HOME, else ~/.cache/mengtu. */
+  home?: string;
   /** The decoder for final images when a request does not choose: 'vae' (default) or 'taesd'. */
   decoder?: DecoderName;
   /**
@@ -155,7 +158,7 @@ export class DiffusionEngine implements Engine {
     let sdxl: SdxlText | null = null;
     try {
       if (files.textEncoder2) sdxl = await SdxlText.load(files, te, tokenizer, unet, { ...cfg, reuseMemory: reuse === 'all' }, cacheDir);
-      const taesdDir = opts.taesd === undefined ? await findTaesd(files.latentFormat) : opts.taesd;
+      const taesdDir = opts.taesd === undefined ? await findTaesd(files.latentFormat, withHome(opts.home)) : opts.taesd;
       if (taesdDir) taesd = await loadDecoder(taesdDir, { ...cfg, reuseMemory: true }, cacheDir);
       if (opts.decoder === 'taesd' && !taesd) {
         throw new EngineError(`decoder "taesd" was chosen but no TAESD model is installed; run \`mengtu models pull ${files.latentFormat === 'sdxl' ? 'taesdxl' : 'taesd'}\``);

@@ -28,6 +28,10 @@ export interface EngineHostOptions {
   log: Logger;
   /** Retry a pull that failed for a passing reason (network, hub 5xx) with backoff; false = fail at once (CLI). */
   retry?: RetryPolicy | false;
+  /** The models' home and the hub to pull from (cfg.engine.home / hubEndpoint / hubToken). */
+  home?: string | undefined;
+  hubEndpoint?: string | undefined;
+  hubToken?: string | undefined;
   /** Who hosts the engine, for the hints in its log lines: a server stays up unready, a CLI run stops. */
   role?: 'server' | 'cli';
 }
@@ -102,6 +106,9 @@ export class EngineHost {
       const pull = (): ReturnType<typeof resolveModel> =>
         resolveModel(this.opts.model, {
           pull: this.opts.pull,
+          ...(this.opts.home !== undefined ? { home: this.opts.home } : {}),
+          ...(this.opts.hubEndpoint !== undefined ? { endpoint: this.opts.hubEndpoint } : {}),
+          ...(this.opts.hubToken !== undefined ? { token: this.opts.hubToken } : {}),
           log: (msg: string) => log.info({ model: this.opts.model }, msg),
         });
       const model =
@@ -126,6 +133,7 @@ export class EngineHost {
         defaults: model.defaults,
         ...(this.opts.decoder ? { decoder: this.opts.decoder } : {}),
         ...(this.opts.lowMemory ? { lowMemory: true } : {}),
+        ...(this.opts.home !== undefined ? { home: this.opts.home } : {}),
       });
       log.info({ model: model.name, dir: model.dir, ms: Math.round(performance.now() - t0) }, 'engine ready');
       this.loaded = engine;

@@ -106,9 +106,9 @@ export const CONFIG_SCHEMA = {
     lowMemory: bool('MENGTU_LOW_MEMORY', false, 'trade speed for peak memory: one big graph in memory at a time (the text encoder is unloaded once the prompt is encoded, the UNet after the last step, each reloaded from the optimized-graph cache when next needed) and no graph keeps activation buffers between runs. Costs a reload of both a request (fp32 SD 2.x: ~1–2 s of CPU); figures in docs/benchmarks.md', { flag: '--low-memory' }),
     workers: int('MENGTU_WORKERS', 1, 1, 64, 'jobs on the engine at once in this process (each already uses every core)'),
     maxQueue: int('MENGTU_MAX_QUEUE', 16, 0, MAX, 'jobs allowed to wait for the engine (sync requests and async tasks together); beyond that → 50430'),
-    home: optStr('MENGTU_HOME', 'model cache (`models/<name>`); read by the model registry', { defaultDoc: '`~/.cache/mengtu`' }),
-    hubEndpoint: optStr('HF_ENDPOINT', 'hub or mirror to pull models from; read by the model registry', { defaultDoc: '`https://huggingface.co`' }),
-    hubToken: optStr('HF_TOKEN', 'bearer token for gated or private repos; read by the model registry'),
+    home: optStr('MENGTU_HOME', 'model cache (`models/<name>`), passed to the model registry and the engine (TAESD lookup)', { defaultDoc: '`~/.cache/mengtu`' }),
+    hubEndpoint: optStr('HF_ENDPOINT', 'hub or mirror to pull models from, passed to the model registry', { defaultDoc: '`https://huggingface.co`' }),
+    hubToken: optStr('HF_TOKEN', 'bearer token for gated or private repos, passed to the model registry'),
   },
   sr: {
     mode: oneOf('MENGTU_SR_MODE', ['auto', 'model', 'lanczos'] as const, 'auto', '`auto`: a model in the SR model dir, else the built-in ESRGAN-slim, else Lanczos; `model`: a model or fail; `lanczos`: never a model'),

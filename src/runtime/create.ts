@@ -142,7 +142,7 @@ export async function createRuntime(cfg: Config, opts: RuntimeOptions): Promise<
   const stages = createStages(deps);
   const redis = cfg.queue.redisUrl ? { redisUrl: cfg.queue.redisUrl, prefix: cfg.queue.prefix, queueName: cfg.queue.name } : null;
   if (role !== 'embedded' && !redis) throw new Error(`the ${role} role needs Redis (--redis or MENGTU_REDIS_URL)`);
-  const host = new EngineHost({ model: cfg.engine.model, models: reqKeyModels(cfg), pull: cfg.engine.pullOnStart, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, lowMemory: cfg.engine.lowMemory, log, ...(opts.oneShot ? { retry: false, role: 'cli' } as const : {}) });
+  const host = new EngineHost({ model: cfg.engine.model, models: reqKeyModels(cfg), pull: cfg.engine.pullOnStart, threads: cfg.engine.threads, executionProvider: cfg.engine.executionProvider, decoder: cfg.engine.vae, lowMemory: cfg.engine.lowMemory, home: cfg.engine.home, hubEndpoint: cfg.engine.hubEndpoint, hubToken: cfg.engine.hubToken, log, ...(opts.oneShot ? { retry: false, role: 'cli' } as const : {}) });
   const pictures = pictureStore(cfg, redis !== null);
   const ttlMs = cfg.tasks.ttlHours * 3_600_000;
   const tasks: TaskStore = redis
