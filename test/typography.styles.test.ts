@@ -4,7 +4,8 @@ import type { RawImage } from '../src/engine/types.js';
 import { hexToRgb } from '../src/typography/contrast.js';
 import { layoutPlan, parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
 import { extrusionDepth } from '../src/typography/render.js';
-import { advanceMeasure, DISPLAY_WORD_SPACING } from '../src/typography/fonts.js';
+import { advanceMeasure, DISPLAY_WORD_SPACING, ensureFamily, FAMILIES, familyCoverage, faceRuns, fontString } from '../src/typography/fonts.js';
+import { createCanvas } from '@napi-rs/canvas';
 import type { Layout, TextStyle } from '../src/typography/types.js';
 
 const W = 480;
@@ -97,6 +98,50 @@ describe('styles that look like their names', () => {
       }
     assert.ok(side > 50 && sideDark > side * 0.6, `extrusion: ${sideDark}/${side} offset pixels shaded`);
     assert.ok(upLeft < side * 0.05, `nothing drawn up-left (${upLeft})`);
+  });
+
+  it('brush lines draw CJK punctuation from Noto Serif SC Bold, not from the brush face', () => {
+    // The brush face does have its own ！ and ， (so this is a choice, not a fallback): those misread.
+    const mashan = familyCoverage('ma-shan-zheng');
+    assert.ok(['！', '，', '。'].every((c) => mashan.has(c.codePointAt(0)!)));
+    assert.deepEqual(faceRuns('心想事成，全场！好', 'brush'), [
+      { text: '心想事成', face: 'brush' },
+      { text: '，', face: 'serif-bold' },
+      { text: '全场', face: 'brush' },
+      { text: '！', face: 'serif-bold' },
+      { text: '好', face: 'brush' },
+    ]);
+    assert.deepEqual(faceRuns('Grand Opening!', 'brush'), [{ text: 'Grand Opening!', face: 'brush' }], 'Latin punctuation keeps the Latin brush face');
+    assert.deepEqual(faceRuns('新年快乐！', 'sans'), [{ text: '新年快乐！', face: 'sans' }]);
+    // The drawn ！: compare the rendered block's ink with ！ drawn alone in each face at the same spot.
+    const plan = parseTextPlan('书法风格的黑色大字写着“好！”');
+    const layout = layoutPlan(plan, W, H);
+    const lb = layout.blocks[0]!;
+    assert.equal(lb.block.font, 'brush');
+    const rendered = renderTextPlanDetailed(solid([255, 255, 255]), plan, { layout, plain: true }).image;
+    const line = lb.lines[0]!;
+    const cell = { x: Math.round(line.x + advanceMeasure('好', lb.fontSize, 'brush')), w: Math.round(lb.fontSize) };
+    const ink = (data: Uint8ClampedArray): Set<number> => {
+      const out = new Set<number>();
+      for (let y = 0; y < H; y++) for (let x = cell.x; x < cell.x + cell.w; x++) if (data[(y * W + x) * 4]! < 128) out.add(y * W + x);
+      return out;
+    };
+    const alone = (font: string): Set<number> => {
+      const ctx = createCanvas(W, H).getContext('2d');
+      ctx.fillStyle = '#fff';
+      ctx.fillRect(0, 0, W, H);
+      ctx.fillStyle = '#000';
+      ctx.font = font;
+      ctx.textBaseline = 'middle';
+      ctx.fillText('！', line.x + advanceMeasure('好', lb.fontSize, 'brush'), line.y + line.height / 2);
+      return ink(ctx.getImageData(0, 0, W, H).data);
+    };
+    ensureFamily('ma-shan-zheng');
+    const got = ink(rendered.data);
+    const iou = (a: Set<number>, b: Set<number>): number => [...a].filter((i) => b.has(i)).length / new Set([...a, ...b]).size;
+    const serif = iou(got, alone(fontString('serif-bold', lb.fontSize)));
+    const brush = iou(got, alone(`${lb.fontSize}px "${FAMILIES['ma-shan-zheng'].alias}"`));
+    assert.ok(got.size > 20 && serif > 0.85 && brush < 0.5, `！ overlaps the serif's by ${serif.toFixed(2)}, the brush face's by ${brush.toFixed(2)}`);
   });
 
   it('shadow: a soft dark copy offset down-right', () => {

@@ -79,6 +79,35 @@ export const FACES: Record<FaceId, FamilyKey[]> = {
   display: ['bebas-neue', 'noto-sans-bold', 'noto-sans'],
 };
 
+/**
+ * Faces whose own punctuation misreads, and the plainer face of like weight their punctuation is drawn
+ * from. Ma Shan Zheng's full-width ！ is a hairline with a dot and its ， a short tick: both OCR judges
+ * read them as 【, ！ or nothing (bench:text misses, session 4), where Noto Serif SC Bold's read right.
+ */
+export const PUNCTUATION_FACE: Partial<Record<FaceId, FaceId>> = { brush: 'serif-bold' };
+
+/** CJK and full-width punctuation (the brush face's own forms of these are what misread). */
+const CJK_PUNCTUATION = /[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2018-\u201f\u2026\u00b7]/u;
+
+/** The face a character of `face` is drawn from: its punctuation face for CJK punctuation, else `face`. */
+export function faceForChar(face: FaceId, ch: string): FaceId {
+  const punct = PUNCTUATION_FACE[face];
+  return punct && CJK_PUNCTUATION.test(ch) ? punct : face;
+}
+
+/** `text` cut into runs drawn from one face each (one run unless the face borrows its punctuation). */
+export function faceRuns(text: string, face: FaceId): Array<{ text: string; face: FaceId }> {
+  if (!PUNCTUATION_FACE[face]) return [{ text, face }];
+  const runs: Array<{ text: string; face: FaceId }> = [];
+  for (const ch of text) {
+    const f = faceForChar(face, ch);
+    const last = runs[runs.length - 1];
+    if (last?.face === f) last.text += ch;
+    else runs.push({ text: ch, face: f });
+  }
+  return runs;
+}
+
 export class FontFilesMissingError extends Error {
   constructor(readonly family: FamilyKey, readonly pkg: string) {
     super(`font files for ${family} not found: is ${pkg} installed?`);
@@ -217,13 +246,16 @@ export const canvasMeasure: MeasureText = (text, fontSize, face) => {
   const key = `${face}\u0000${text}`;
   let w = widths.get(key);
   if (w === undefined) {
-    measureCtx ??= createCanvas(8, 8).getContext('2d');
-    const font = fontString(face, REF_SIZE);
-    if (font !== measureFont) {
-      measureCtx.font = font;
-      measureFont = font;
+    const ctx = (measureCtx ??= createCanvas(8, 8).getContext('2d'));
+    w = 0;
+    for (const run of faceRuns(text, face)) {
+      const font = fontString(run.face, REF_SIZE);
+      if (font !== measureFont) {
+        ctx.font = font;
+        measureFont = font;
+      }
+      w += ctx.measureText(run.text).width;
     }
-    w = measureCtx.measureText(text).width;
     if (widths.size > 100_000) widths.clear();
     widths.set(key, w);
   }
@@ -261,7 +293,7 @@ function advanceEm(face: FaceId, cp: number): number {
   let em = perFace.get(cp);
   if (em === undefined) {
     em = MISSING_EM;
-    for (const k of FACES[face]) {
+    for (const k of FACES[faceForChar(face, String.fromCodePoint(cp))]) {
       const hit = glyphFor(k, cp);
       if (hit) {
         em = hmtxAdvance(hit.font, hit.gid) / hit.font.unitsPerEm;

@@ -5,7 +5,7 @@
 import { ImageData, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RawImage } from '../engine/types.js';
 import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, MIN_CONTRAST, type BackgroundStats, type LegibilityDecision, type Rgb } from './contrast.js';
-import { advanceMeasure, DISPLAY_WORD_SPACING, fontString } from './fonts.js';
+import { advanceMeasure, DISPLAY_WORD_SPACING, faceRuns, fontString } from './fonts.js';
 import { layoutPlan } from './layout.js';
 import { palette, paletteColor, placeInCalm, sceneLight } from './placement.js';
 import type { LaidOutBlock, Layout, MeasureText, TextPlan } from './types.js';
@@ -51,15 +51,33 @@ export function extrusionColor(c: Rgb): Rgb {
   return k ? { r: c.r + (255 - c.r) * k, g: c.g + (255 - c.g) * k, b: c.b + (255 - c.b) * k } : { r: c.r * 0.45, g: c.g * 0.45, b: c.b * 0.45 };
 }
 
-/** Calls `draw(text, x, y)` for every line (centre-left anchor) or every upright character of a column. */
-function eachGlyphRun(lb: LaidOutBlock, draw: (text: string, x: number, y: number) => void): void {
+/**
+ * Calls `draw(text, x, y)` for every line (centre-left anchor) or every upright character of a column,
+ * run by run where the face borrows its punctuation from another face (the canvas font is set for each
+ * run, and put back after).
+ */
+function eachGlyphRun(ctx: SKRSContext2D, lb: LaidOutBlock, draw: (text: string, x: number, y: number) => void): void {
   const size = lb.fontSize;
+  const face = lb.block.font;
+  const base = ctx.font;
   for (const line of lb.lines) {
-    if (lb.block.vertical) {
-      [...line.text].forEach((ch, i) => draw(ch, line.x + size / 2, line.y + i * size + size / 2));
-    } else {
-      draw(line.text, line.x, line.y + line.height / 2);
+    const runs = faceRuns(line.text, face);
+    if (runs.length === 1 && runs[0]!.face === face) {
+      if (lb.block.vertical) [...line.text].forEach((ch, i) => draw(ch, line.x + size / 2, line.y + i * size + size / 2));
+      else draw(line.text, line.x, line.y + line.height / 2);
+      continue;
     }
+    let x = line.x;
+    let i = 0;
+    for (const run of runs) {
+      ctx.font = run.face === face ? base : fontString(run.face, size);
+      if (lb.block.vertical) for (const ch of run.text) draw(ch, line.x + size / 2, line.y + i++ * size + size / 2);
+      else {
+        draw(run.text, x, line.y + line.height / 2);
+        x += ctx.measureText(run.text).width;
+      }
+    }
+    ctx.font = base;
   }
 }
 
@@ -166,7 +184,7 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     ctx.shadowOffsetX = far;
     ctx.shadowOffsetY = Math.max(1, Math.round(size * 0.05));
     ctx.fillStyle = '#000';
-    eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x - far, y));
+    eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x - far, y));
     ctx.shadowBlur = ctx.shadowOffsetX = ctx.shadowOffsetY = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
   }
@@ -177,7 +195,7 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     ctx.shadowBlur = Math.max(2, size * 0.08);
     ctx.shadowOffsetX = ctx.shadowOffsetY = Math.max(2, Math.round(size * 0.07));
     ctx.fillStyle = css(color);
-    eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
+    eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x, y));
     ctx.shadowBlur = ctx.shadowOffsetX = ctx.shadowOffsetY = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
   }
@@ -187,14 +205,14 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     const side = extrusionColor(color);
     for (let k = depth; k >= 1; k--) {
       ctx.fillStyle = css(mix(side, BLACK, (0.35 * k) / depth));
-      eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x + k, y + k));
+      eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x + k, y + k));
     }
   }
   const stroke = (): void => {
     if (!styles.has('outline') && !haloColor) return;
     ctx.strokeStyle = css(haloColor ?? haloFor(luminance(neon ? neonCore(color) : color)));
     ctx.lineWidth = Math.max(2, Math.round(size * 0.12));
-    eachGlyphRun(lb, (s, x, y) => ctx.strokeText(s, x, y));
+    eachGlyphRun(ctx, lb, (s, x, y) => ctx.strokeText(s, x, y));
   };
   const neon = styles.has('neon');
   // Neon's outline goes over its glow, so the glow cannot wash out the contrast the outline gives the core.
@@ -206,7 +224,7 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     ctx.shadowColor = css(neonGlow(color));
     for (const blur of [size * 0.55, size * 0.28, size * 0.1]) {
       ctx.shadowBlur = Math.max(2, blur);
-      eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
+      eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x, y));
     }
     ctx.shadowBlur = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
@@ -215,7 +233,7 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   } else {
     ctx.fillStyle = faceFill(ctx, lb, color);
   }
-  eachGlyphRun(lb, (s, x, y) => ctx.fillText(s, x, y));
+  eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x, y));
 }
 
 /** The decision for the face tinted toward the scene's light, when that still reads as well; else `d`. */
