@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { RawImage } from '../src/engine/types.js';
 import { backgroundStats, contrastRatio, decideLegibility, hexToRgb, luminance, MIN_CONTRAST, worstContrast } from '../src/typography/contrast.js';
 import { applyTypography, layoutPlan, parseTextPlan, renderTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
+import { faceStops } from '../src/typography/render.js';
 
 function solid(w: number, h: number, rgb: [number, number, number]): RawImage {
   const data = new Uint8ClampedArray(w * h * 4);
@@ -59,6 +60,40 @@ describe('WCAG contrast', () => {
     assert.equal(d.treatment.kind, 'plate');
     assert.ok(d.effectiveContrast >= MIN_CONTRAST);
     if (d.treatment.kind === 'plate') assert.ok(d.treatment.alpha > 0.5 && d.treatment.alpha <= 1);
+  });
+});
+
+describe('legibility of faces that change colour', () => {
+  const alpha = (d: ReturnType<typeof decideLegibility>): number => (d.treatment.kind === 'plate' ? d.treatment.alpha : 0);
+  it('a metal face is judged on its dark band too: the plate grows until the band reads at 4.5:1', () => {
+    // Mid-grey speckle: white text needs a dark plate.
+    const bg = { mean: 0.3, p10: 0.12, p90: 0.55, spread: 0.15, meanRgb: { r: 140, g: 140, b: 140 } };
+    const white = { r: 255, g: 255, b: 255 };
+    const band = { r: 140, g: 140, b: 140 };
+    const named = decideLegibility(white, bg, { fontSize: 60 });
+    const metal = decideLegibility(white, bg, { fontSize: 60, faceColors: [white, band] });
+    assert.equal(metal.treatment.kind, 'plate');
+    assert.ok(alpha(metal) > alpha(named), `plate ${alpha(metal)} for the metal vs ${alpha(named)} for its highlight alone`);
+    // Reported contrast is the band's, the worst colour of the face.
+    assert.ok(metal.effectiveContrast >= MIN_CONTRAST && metal.effectiveContrast < named.effectiveContrast);
+  });
+  it('a face colour no plate could lift (a black metal\'s grey sheen on a white plate) leaves the plate as it was', () => {
+    const bg = { mean: 0.3, p10: 0.05, p90: 0.6, spread: 0.2, meanRgb: { r: 140, g: 140, b: 140 } };
+    const black = { r: 0, g: 0, b: 0 };
+    const sheen = { r: 166, g: 166, b: 166 };
+    assert.equal(alpha(decideLegibility(black, bg, { fontSize: 60, faceColors: [sheen] })), alpha(decideLegibility(black, bg, { fontSize: 60 })));
+  });
+  it('a metallic block over a busy picture gets a plate under which every colour of its face reads', () => {
+    const report = renderTextPlanDetailed(split(640, 320), parseTextPlan('metallic white title that says "ONLY TODAY"'));
+    const lb = report.layout.blocks[0]!;
+    const d = report.legibility[0]!;
+    assert.equal(d.treatment.kind, 'plate');
+    // The plate's darkest and lightest parts, sampled at the box's left and right ends, mid-height.
+    const y = Math.round(lb.box.y + lb.box.h / 2);
+    const plated = [lumAt(report.image, Math.round(lb.box.x + 3), y), lumAt(report.image, Math.round(lb.box.x + lb.box.w - 3), y)];
+    for (const [, c] of faceStops(lb, d.textColor)!) {
+      for (const l of plated) assert.ok(contrastRatio(luminance(c), l) >= MIN_CONTRAST - 0.2, `face ${JSON.stringify(c)} vs plate ${l.toFixed(3)}: ${contrastRatio(luminance(c), l).toFixed(2)}`);
+    }
   });
 });
 

@@ -130,24 +130,33 @@ export function autoColor(bg: BackgroundStats): Rgb {
 /**
  * Keeps the requested colour and decides what to add so it reads at ≥ 4.5:1. A plate's alpha is the
  * lowest (in steps of 0.05) that lifts the worst case over the threshold, so the image shows through.
+ * `faceColors` are the other colours the face takes (a gradient's or a metal's stops): every one of them
+ * must read, not only the nominal colour — a metal's dark band judged as if it were the highlight left
+ * the picture's specks showing through the plate beside it (one read as a full stop after `ONLY TODAY`).
+ * The outline or plate colour is still chosen for the nominal colour, and a face colour that cannot
+ * reach 4.5:1 even against it (a black metal's grey highlight on a white plate) is left to the design:
+ * counting it would turn every such plate opaque.
  */
-export function decideLegibility(textColor: Rgb, bg: BackgroundStats, opts: { fontSize: number; busy?: number } = { fontSize: 32 }): LegibilityDecision {
+export function decideLegibility(textColor: Rgb, bg: BackgroundStats, opts: { fontSize: number; busy?: number; faceColors?: Rgb[] } = { fontSize: 32 }): LegibilityDecision {
   const tl = luminance(textColor);
-  const bare = worstContrast(tl, bg);
-  if (bare >= MIN_CONTRAST) return { textColor, bareContrast: bare, treatment: { kind: 'none' }, effectiveContrast: bare };
   const halo = haloFor(tl);
   const haloLum = luminance(halo);
+  const lums = [tl, ...(opts.faceColors ?? []).map(luminance).filter((l) => contrastRatio(l, haloLum) >= MIN_CONTRAST)];
+  const worst = (b: Pick<BackgroundStats, 'p10' | 'p90'>): number => Math.min(...lums.map((l) => worstContrast(l, b)));
+  const bare = worst(bg);
+  if (bare >= MIN_CONTRAST) return { textColor, bareContrast: bare, treatment: { kind: 'none' }, effectiveContrast: bare };
+  const againstHalo = Math.min(...lums.map((l) => contrastRatio(l, haloLum)));
   const busy = bg.spread > (opts.busy ?? 0.08) || opts.fontSize < 22;
   if (!busy) {
-    return { textColor, bareContrast: bare, treatment: { kind: 'outline', color: halo }, effectiveContrast: contrastRatio(tl, haloLum) };
+    return { textColor, bareContrast: bare, treatment: { kind: 'outline', color: halo }, effectiveContrast: againstHalo };
   }
   for (let alpha = 0.5; alpha <= 1.0001; alpha += 0.05) {
     // The canvas blends gamma-encoded values, so blend there (exact for greys).
     const mix = (l: number): number => decode(alpha * encode(haloLum) + (1 - alpha) * encode(l));
-    const eff = worstContrast(tl, { p10: mix(bg.p10), p90: mix(bg.p90) });
+    const eff = worst({ p10: mix(bg.p10), p90: mix(bg.p90) });
     if (eff >= MIN_CONTRAST) {
       return { textColor, bareContrast: bare, treatment: { kind: 'plate', color: halo, alpha: Math.min(1, Math.round(alpha * 100) / 100) }, effectiveContrast: eff };
     }
   }
-  return { textColor, bareContrast: bare, treatment: { kind: 'plate', color: halo, alpha: 1 }, effectiveContrast: contrastRatio(tl, haloLum) };
+  return { textColor, bareContrast: bare, treatment: { kind: 'plate', color: halo, alpha: 1 }, effectiveContrast: againstHalo };
 }

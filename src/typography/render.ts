@@ -298,7 +298,9 @@ export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: Re
     const requested = lb.block.color.name === 'auto' ? auto() : hexToRgb(lb.block.color.hex);
     // Neon's glyphs are its near-white core (the colour is the glow around them): judge the core.
     const neon = lb.block.style.includes('neon');
-    const decide = (c: Rgb): LegibilityDecision => ({ ...decideLegibility(neon ? neonCore(c) : c, bg, { fontSize: lb.fontSize }), textColor: c });
+    // A gradient or metal face is judged on every colour it takes, not only the one it is named.
+    const faceColors = (c: Rgb): Rgb[] => (faceStops(lb, c) ?? []).map(([, s]) => s);
+    const decide = (c: Rgb): LegibilityDecision => ({ ...decideLegibility(neon ? neonCore(c) : c, bg, { fontSize: lb.fontSize, faceColors: faceColors(c) }), textColor: c });
     let decision: LegibilityDecision = opts.plain ? { textColor: requested, bareContrast: 0, treatment: { kind: 'none' }, effectiveContrast: 0 } : decide(requested);
     const seat = !opts.plain && !opts.unseated;
     if (seat && !neon) decision = tintedTowardLight(decision, (light ??= sceneLight(image)), decide);
