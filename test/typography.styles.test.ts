@@ -100,6 +100,26 @@ describe('styles that look like their names', () => {
     assert.ok(upLeft < side * 0.05, `nothing drawn up-left (${upLeft})`);
   });
 
+  it('3D with an outline: the outlined letter is extruded, so the depth shows beyond the outline', () => {
+    const bg: [number, number, number] = [240, 240, 240];
+    const plan = parseTextPlan('立体红色大标题“立体字”');
+    const layout = layoutPlan(plan, W, H);
+    const draw = (style: TextStyle[]): RawImage => renderTextPlanDetailed(solid(bg), plan, { layout: withStyles(layout, style), plain: true }).image;
+    // Pixels the extrusion adds outside what the same letters cover without it (dark: the side is a shade of red).
+    const added = (withDepth: RawImage, without: RawImage): number => {
+      let n = 0;
+      for (let i = 0; i < W * H; i++) {
+        const lum = (k: RawImage): number => (k.data[i * 4]! + k.data[i * 4 + 1]! + k.data[i * 4 + 2]!) / 3;
+        if (lum(without) > 225 && lum(withDepth) < 150) n++;
+      }
+      return n;
+    };
+    const bare = added(draw(['3d']), draw([]));
+    const outlined = added(draw(['3d', 'outline']), draw(['outline']));
+    // Extruding only the unoutlined letter left a hairline at most (the outline covered the rest).
+    assert.ok(bare > 200 && outlined > bare * 0.6, `side outside the outline ${outlined} px vs ${bare} px without one`);
+  });
+
   it('brush lines draw CJK punctuation from Noto Serif SC Bold, not from the brush face', () => {
     // The brush face does have its own ！ and ， (so this is a choice, not a fallback): those misread.
     const mashan = familyCoverage('ma-shan-zheng');

@@ -199,22 +199,30 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     ctx.shadowBlur = ctx.shadowOffsetX = ctx.shadowOffsetY = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
   }
+  const neon = styles.has('neon');
+  const outlined = styles.has('outline') || haloColor !== undefined;
+  const outlineWidth = Math.max(2, Math.round(size * 0.12));
   if (styles.has('3d')) {
     // Extruded look: stacked offset copies, darkest at the back, so the side reads as a shaded depth.
+    // With an outline the outlined letter is what is extruded: else the outline, drawn over the side,
+    // hides all but a hairline of it and the letters lose their depth.
     const depth = extrusionDepth(size);
     const side = extrusionColor(color);
+    ctx.lineWidth = outlineWidth;
     for (let k = depth; k >= 1; k--) {
-      ctx.fillStyle = css(mix(side, BLACK, (0.35 * k) / depth));
-      eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x + k, y + k));
+      ctx.fillStyle = ctx.strokeStyle = css(mix(side, BLACK, (0.35 * k) / depth));
+      eachGlyphRun(ctx, lb, (s, x, y) => {
+        if (outlined) ctx.strokeText(s, x + k, y + k);
+        ctx.fillText(s, x + k, y + k);
+      });
     }
   }
   const stroke = (): void => {
-    if (!styles.has('outline') && !haloColor) return;
+    if (!outlined) return;
     ctx.strokeStyle = css(haloColor ?? haloFor(luminance(neon ? neonCore(color) : color)));
-    ctx.lineWidth = Math.max(2, Math.round(size * 0.12));
+    ctx.lineWidth = outlineWidth;
     eachGlyphRun(ctx, lb, (s, x, y) => ctx.strokeText(s, x, y));
   };
-  const neon = styles.has('neon');
   // Neon's outline goes over its glow, so the glow cannot wash out the contrast the outline gives the core.
   if (!neon) stroke();
   if (neon) {
