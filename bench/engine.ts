@@ -9,7 +9,7 @@
  *            `--no-graph-cache --reuse-memory all --no-tiling` is how the engine ran before they existed)
  *            --taesd DIR|tiny --decoders   (a TAESD for previews / the final image; time each decoder alone)
  *            --decoder vae|taesd   (the final image's decoder; taesd needs --taesd)
- *            --low-memory   (the engine's lowMemory: the text encoder unloaded between requests)
+ *            --low-memory   (the engine's lowMemory: each graph unloaded after its phase of a request)
  *            --int8   (also quantize the model and measure the int8 copies — each Conv mode — with PSNR)
  *            --compare DIR   (PSNR of this model's picture against DIR's, same seed and noise: an int8 copy
  *                             made by `mengtu models quantize` against its fp32 source)
@@ -91,7 +91,7 @@ export interface ModelBenchSpec {
   taesd?: string;
   /** Also time each decoder alone at 512² and 1024². */
   decoders?: boolean;
-  /** The engine's lowMemory setting (the text encoder unloaded between requests). */
+  /** The engine's lowMemory setting (each graph unloaded after its phase of a request). */
   lowMemory?: boolean;
   /** Also quantize the model to int8 (`mengtu models quantize`) and measure the copy, with its PSNR. */
   int8?: boolean;
@@ -163,7 +163,7 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   const vaeOut = vae.outputName('sample');
 
   const t0 = performance.now();
-  // With lowMemory the engine reloads the text encoder and the UNet each request and unloads them after: so does this loop.
+  // With lowMemory the engine reloads each graph when a request needs it and unloads it after: so does this loop.
   const text = (await (await te.ensureLoaded()).run({ [idsInfo.name]: idsTensor(idsInfo.type, ids, [prompts, L]) }, [teOut]))[teOut]!;
   let hidden = text.dims[2]!;
   const added: Record<string, ort.Tensor> = {};
@@ -187,7 +187,9 @@ async function bareLoop(engine: DiffusionEngine, size: number, steps: number, gu
   if (engine.lowMemory) await unet.unload();
   // As many decoder runs, of the same shape, as the engine makes (one, or one a tile).
   const tiles = engine.tiling && needsTiling(lh, lh, engine.tiling) ? tileOrigins(lh, engine.tiling.tile, engine.tiling.overlap).length ** 2 : 1;
-  for (let t = 0; t < tiles; t++) await vae.session.run({ [vae.input('latent_sample').name]: latent.sync() }, [vaeOut]);
+  const vaeSession = await vae.ensureLoaded();
+  for (let t = 0; t < tiles; t++) await vaeSession.run({ [vae.input('latent_sample').name]: latent.sync() }, [vaeOut]);
+  if (engine.lowMemory) await vae.unload();
   return performance.now() - t0;
 }
 

@@ -99,7 +99,7 @@ describe('SD-Turbo-class generator', () => {
     }
   });
 
-  it('lowMemory unloads the text encoder after each prompt and the UNet after the last step, reloads them for the next request, with the same pictures', async () => {
+  it('lowMemory unloads each graph after its phase (text encoder, UNet, VAE), reloads them for the next request, with the same pictures', async () => {
     const req = { prompt: 'a photo of a cat', width: 64, height: 64, seed: 5, steps: 1, guidanceScale: 0 };
     const cache = path.join(root, 'ort-cache');
     const plain = await DiffusionEngine.load(dir, { graphCache: cache, taesd: null, threads: 1 });
@@ -109,6 +109,7 @@ describe('SD-Turbo-class generator', () => {
       const b = await low.generate(req);
       assert.throws(() => low.textEncoder.session, /unloaded/);
       assert.throws(() => low.unet.session, /unloaded/);
+      assert.throws(() => low.vae.session, /unloaded/);
       assert.equal(plain.textEncoder.session.inputNames[0], 'input_ids');
       assert.equal(plain.unet.session.inputNames[0], 'sample');
       const [c, d] = await Promise.all([low.generate({ ...req, prompt: 'a red house' }), low.generate(req)]);
@@ -117,7 +118,13 @@ describe('SD-Turbo-class generator', () => {
       assert.notDeepEqual(c.image.data, a.image.data);
       assert.ok(low.textEncoder.reloads >= 1 && low.textEncoder.reloads <= 2, `reloads: ${low.textEncoder.reloads}`);
       assert.ok(low.unet.reloads >= 1 && low.unet.reloads <= 2, `UNet reloads: ${low.unet.reloads}`);
-      assert.equal(plain.textEncoder.reloads + plain.unet.reloads, 0);
+      assert.ok(low.vae.reloads >= 1 && low.vae.reloads <= 2, `VAE reloads: ${low.vae.reloads}`);
+      assert.equal(plain.textEncoder.reloads + plain.unet.reloads + plain.vae.reloads, 0);
+      // Image-to-image (its vae_encoder unloaded after encoding, too), twice.
+      const i2i = { ...req, steps: 2, init: { image: a.image, strength: 0.5 } };
+      const want = (await plain.generate(i2i)).image.data;
+      assert.deepEqual((await low.generate(i2i)).image.data, want);
+      assert.deepEqual((await low.generate(i2i)).image.data, want);
     } finally {
       await Promise.all([plain.close(), low.close()]);
     }
