@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,25 +25,17 @@ test('graceful shutdown finishes the in-flight request before exiting', { timeou
   let ready = false;
   let sawRequest = false;
   const waiters: Array<() => void> = [];
-  child.stdout.setEncoding('utf8');
-  let buf = '';
-  child.stdout.on('data', (chunk: string) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf('\n')) !== -1) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      lines.push(line);
-      try {
-        const rec = JSON.parse(line) as { msg?: string; url?: string };
-        if (rec.msg === 'mengtu listening' && rec.url) url = rec.url;
-        if (rec.msg === 'engine ready') ready = true;
-        if (rec.msg === 'incoming request') sawRequest = true;
-      } catch {
-        /* not JSON */
-      }
-      waiters.splice(0).forEach((w) => w());
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    try {
+      const rec = JSON.parse(line) as { msg?: string; url?: string };
+      if (rec.msg === 'mengtu listening' && rec.url) url = rec.url;
+      if (rec.msg === 'engine ready') ready = true;
+      if (rec.msg === 'incoming request') sawRequest = true;
+    } catch {
+      /* not JSON */
     }
+    waiters.splice(0).forEach((w) => w());
   });
   const until = async (cond: () => boolean): Promise<void> => {
     while (!cond()) await new Promise<void>((r) => waiters.push(r));

@@ -1,5 +1,6 @@
 /** A `mengtu worker` child process on the tiny model (the scaled-mode tests' workers). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -38,17 +39,9 @@ export function spawnWorker(o: WorkerSpawnOptions): WorkerProc {
   let stderr = '';
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const ready = new Promise<void>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf('\n')) !== -1) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (line.includes('"mengtu worker ready"')) resolve();
-      }
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      if (line.includes('"mengtu worker ready"')) resolve();
     });
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     void exited.then((code) => reject(new Error(`worker exited (${code}) before it was ready:\n${stderr}\n${lines.join('\n')}`)));
