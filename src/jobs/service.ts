@@ -99,7 +99,7 @@ export class JobService {
       publish({ stage: END_STAGE, end: { status: 'done' } });
       return out;
     } catch (err) {
-      publish({ stage: END_STAGE, end: meta.signal?.aborted ? { status: 'cancelled' } : endEvent(meta.requestId, watch ?? '', err).end! });
+      publish({ stage: END_STAGE, end: meta.signal?.aborted ? { status: 'cancelled' } : failedEnd(err) });
       throw err;
     }
   }
@@ -197,10 +197,15 @@ function withSeed(request: CVProcessRequest): CVProcessRequest {
   return request.seed === -1 ? { ...request, seed: resolveSeed(-1) } : request;
 }
 
-/** The end of a watched call that failed: its error as the caller may see it. */
-function endEvent(requestId: string, watch: string, err: unknown): ProgressEvent {
+/** How a call that failed ends: its error as the caller may see it. */
+function failedEnd(err: unknown): NonNullable<ProgressEvent['end']> {
   const cv = CvError.from(err);
-  return { requestId, watch, stage: END_STAGE, step: 0, totalSteps: 0, elapsedMs: 0, end: { status: 'failed', code: cv.code, message: cv.publicMessage } };
+  return { status: 'failed', code: cv.code, message: cv.publicMessage };
+}
+
+/** The end of a watched call that failed before it was queued. */
+function endEvent(requestId: string, watch: string, err: unknown): ProgressEvent {
+  return { requestId, watch, stage: END_STAGE, step: 0, totalSteps: 0, elapsedMs: 0, end: failedEnd(err) };
 }
 
 function progressData(p: ProgressEvent): ProgressData {

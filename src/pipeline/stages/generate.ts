@@ -33,14 +33,18 @@ export function renderSize(job: Pick<Job, 'request' | 'outputWidth' | 'outputHei
     // repeats subjects and its attention outgrows memory (SD 2.x at 1328²: ~27 k tokens a layer), so it draws
     // at its native area in the delivery's shape and the super-resolution stage brings it up to the delivery.
     if (job.request.req_key === REQ_KEY_V21 || native === 0 || w * h <= NATIVE_AREA_FACTOR * native * native) return asked;
-    const k = native / Math.sqrt(w * h);
-    return { width: Math.max(8, Math.round((w * k) / 8) * 8), height: Math.max(8, Math.round((h * k) / 8) * 8), native: false };
+    return atNativeArea(w, h, native);
   }
   if (native < NATIVE_DIRECT_MIN) return asked;
   if (w * h <= NATIVE_AREA_FACTOR * native * native) return { width: w, height: h, native: true };
-  const k = native / Math.sqrt(w * h);
-  const at = { width: Math.max(8, Math.round((w * k) / 8) * 8), height: Math.max(8, Math.round((h * k) / 8) * 8), native: false };
+  const at = atNativeArea(w, h, native);
   return at.width * at.height > asked.width * asked.height ? at : asked;
+}
+
+/** The model's native area in the delivery's shape (multiples of 8), drawn there and brought up by SR. */
+function atNativeArea(w: number, h: number, native: number): { width: number; height: number; native: false } {
+  const k = native / Math.sqrt(w * h);
+  return { width: Math.max(8, Math.round((w * k) / 8) * 8), height: Math.max(8, Math.round((h * k) / 8) * 8), native: false };
 }
 
 export function generateStage(opts: GenerateStageOptions = {}): Stage {
