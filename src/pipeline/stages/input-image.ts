@@ -5,8 +5,10 @@
  * engine; the output size is settled from it (fitted to 1536, multiples of 16). The bytes are then dropped
  * from the request so task records stay small.
  */
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import sharp from 'sharp';
 import type { InputImageRef } from '../../contract/cvprocess.js';
 import { CvError } from '../../contract/errors.js';
@@ -20,8 +22,12 @@ export interface InputImageOptions {
   imageRisk: ImageRiskChecker | null;
   /** Let image URLs point at loopback and private networks (tests, closed deployments); default refused. */
   allowPrivateUrls?: boolean;
-  /** Download deadline. */
+  /** Download deadline (all redirects and the body together). */
   fetchTimeoutMs?: number;
+  /** Tests: the addresses a download may not connect to (default loopback, private, link-local). */
+  blockedAddresses?: BlockList;
+  /** Tests: how a URL's host name is resolved (default the system resolver, every address). */
+  lookup?: (hostname: string) => Promise<LookupAddress[]>;
 }
 
 const FORMATS = new Set(['jpeg', 'png']);
@@ -31,46 +37,107 @@ const PRIVATE = new BlockList();
 for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['::ffff:0:0', 96]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+const URL_PATH = 'image_urls[0]';
+
 function refuse(path: string, rule: string): CvError {
   return new CvError(50200, `Invalid Param: ${path} ${rule}`);
 }
 
-async function assertPublicHost(url: URL, path: string): Promise<void> {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true }).catch(() => []);
-  if (addresses.length === 0) throw refuse(path, `could not be downloaded (host ${host} not found)`);
-  for (const a of addresses) {
-    if (PRIVATE.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4')) throw refuse(path, 'must point at a public address');
-  }
+function isBlocked(blocked: BlockList, address: string, family: number): boolean {
+  return blocked.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
-/** The URL's body, at most `max` bytes (refused beyond, without reading the rest). */
-async function download(ref: InputImageRef, opts: InputImageOptions, signal: AbortSignal | undefined): Promise<Buffer> {
-  const path = 'image_urls[0]';
-  const url = new URL(ref.url ?? '');
-  if (!opts.allowPrivateUrls) await assertPublicHost(url, path);
-  const timeout = AbortSignal.timeout(opts.fetchTimeoutMs ?? 15_000);
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'follow' });
-  } catch (err) {
-    signal?.throwIfAborted();
-    throw refuse(path, `could not be downloaded (${timeout.aborted ? 'timed out' : (err as Error).message})`);
-  }
-  if (!res.ok || !res.body) throw refuse(path, `could not be downloaded (HTTP ${res.status})`);
-  const max = V3_LIMITS.inputMaxBytes;
-  if (Number(res.headers.get('content-length') ?? 0) > max) {
-    await res.body.cancel();
-    throw refuse(path, 'must be an image of at most 4.7 MB');
+const systemLookup = (hostname: string): Promise<LookupAddress[]> =>
+  new Promise((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+
+/**
+ * The socket's own resolver: every address the name resolves to is checked, and the socket connects to
+ * one of exactly those, so a name cannot pass a check and then resolve elsewhere (DNS rebinding).
+ */
+function checkedLookup(blocked: BlockList | null, resolve: (hostname: string) => Promise<LookupAddress[]>): LookupFunction {
+  // The socket wants an errno-style error; the refusal rides along as its cause.
+  const fail = (e: CvError): Error => new Error(e.message, { cause: e });
+  return (hostname, options, callback) => {
+    const notFound = (): void => callback(fail(refuse(URL_PATH, `could not be downloaded (host ${hostname} not found)`)), '');
+    resolve(hostname).then((found) => {
+      const addresses = options.family === 4 || options.family === 6 ? found.filter((a) => a.family === options.family) : found;
+      if (addresses.length === 0) return notFound();
+      if (blocked && found.some((a) => isBlocked(blocked, a.address, a.family))) return callback(fail(refuse(URL_PATH, 'must point at a public address')), '');
+      if (options.all) callback(null, addresses);
+      else callback(null, addresses[0]!.address, addresses[0]!.family);
+    }, notFound);
+  };
+}
+
+/** One GET, answered once the status line and headers are in; a fresh connection (no pooled socket skips the lookup). */
+function get(url: URL, lookup: LookupFunction | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = url.protocol === 'https:' ? https.request : http.request;
+    const req = request(url, { agent: false, signal, ...(lookup ? { lookup } : {}) }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The body, at most `max` bytes: refused beyond, with the connection dropped rather than drained. */
+async function readCapped(res: IncomingMessage, max: number): Promise<Buffer> {
+  if (Number(res.headers['content-length'] ?? 0) > max) {
+    res.destroy();
+    throw refuse(URL_PATH, 'must be an image of at most 4.7 MB');
   }
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of res.body) {
+  for await (const chunk of res as AsyncIterable<Buffer>) {
     n += chunk.byteLength;
-    if (n > max) throw refuse(path, 'must be an image of at most 4.7 MB');
-    chunks.push(Buffer.from(chunk));
+    if (n > max) {
+      res.destroy();
+      throw refuse(URL_PATH, 'must be an image of at most 4.7 MB');
+    }
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * The picture at `href` (image_urls[0]), at most 4.7 MB, following up to 5 redirects. Unless private URLs
+ * are allowed, every hop's address is checked where the socket is opened (IP literals before, since Node
+ * resolves no literal), so neither a redirect nor a second DNS answer reaches an internal address.
+ */
+export async function downloadInputImage(href: string, opts: InputImageOptions, signal?: AbortSignal): Promise<Buffer> {
+  const blocked = opts.allowPrivateUrls ? null : (opts.blockedAddresses ?? PRIVATE);
+  const lookup = blocked || opts.lookup ? checkedLookup(blocked, opts.lookup ?? systemLookup) : undefined;
+  const timeout = AbortSignal.timeout(opts.fetchTimeoutMs ?? 15_000);
+  const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  let url = new URL(href);
+  try {
+    for (let hop = 0; ; hop++) {
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      if (blocked && isIP(host) && isBlocked(blocked, host, isIP(host))) throw refuse(URL_PATH, 'must point at a public address');
+      const res = await get(url, lookup, both);
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (REDIRECTS.has(status) && location) {
+        res.destroy();
+        if (hop === MAX_REDIRECTS) throw refuse(URL_PATH, 'could not be downloaded (too many redirects)');
+        const next = URL.canParse(location, url) ? new URL(location, url) : null;
+        if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) throw refuse(URL_PATH, 'could not be downloaded (redirected to a non-http(s) URL)');
+        url = next;
+        continue;
+      }
+      if (status < 200 || status > 299) {
+        res.destroy();
+        throw refuse(URL_PATH, `could not be downloaded (HTTP ${status})`);
+      }
+      return await readCapped(res, V3_LIMITS.inputMaxBytes);
+    }
+  } catch (err) {
+    signal?.throwIfAborted();
+    if (err instanceof CvError) throw err;
+    if ((err as Error).cause instanceof CvError) throw (err as Error).cause;
+    throw refuse(URL_PATH, `could not be downloaded (${timeout.aborted ? 'timed out' : (err as Error).message})`);
+  }
 }
 
 /** Checks and decodes a picture file (EXIF orientation applied) to RGBA. */
@@ -104,7 +171,7 @@ export function inputImageStage(opts: InputImageOptions): Stage {
       const ref = job.request.image_input;
       if (!ref) return job;
       const path = ref.kind === 'base64' ? 'binary_data_base64[0]' : 'image_urls[0]';
-      const bytes = ref.kind === 'base64' ? Buffer.from(ref.data ?? '', 'base64') : await download(ref, opts, ctx.signal);
+      const bytes = ref.kind === 'base64' ? Buffer.from(ref.data ?? '', 'base64') : await downloadInputImage(ref.url ?? '', opts, ctx.signal);
       const image = await decodeInputImage(bytes, path);
       if (opts.imageRisk) job.imageRisk = await opts.imageRisk.assertInputImageSafe(image);
       const size = i2iOutputSize(image.width, image.height, job.request.width, job.request.height);
