@@ -141,6 +141,17 @@ describe('layout geometry', () => {
     const small = layoutBlock(block('hi', { size: 'small' }), { x: 0, y: 0, w: 1000, h: 1000 }, 1000, mono);
     assert.equal(small.fontSize, 45, 'small text stays small in a big region');
   });
+  it('draws small and medium text larger in decorative faces (brush, handwriting, script, doodle), not in plain ones', () => {
+    const big = { x: 0, y: 0, w: 1000, h: 1000 };
+    for (const size of ['small', 'medium'] as const) {
+      const plain = layoutBlock(block('hi', { size, font: 'sans' }), big, 1000, mono).fontSize;
+      for (const font of ['brush', 'handwriting', 'script', 'doodle'] as const) {
+        assert.equal(layoutBlock(block('hi', { size, font }), big, 1000, mono).fontSize, Math.floor(plain * 1.35), `${font} ${size}`);
+      }
+      for (const font of ['sans-bold', 'serif', 'rounded'] as const) assert.equal(layoutBlock(block('hi', { size, font }), big, 1000, mono).fontSize, plain, `${font} ${size}`);
+    }
+    assert.equal(layoutBlock(block('hi', { size: 'title', font: 'doodle' }), big, 1000, mono).fontSize, layoutBlock(block('hi', { size: 'title' }), big, 1000, mono).fontSize);
+  });
   it('aligns lines by horizontal position', () => {
     const region = { x: 100, y: 100, w: 400, h: 300 };
     for (const h of ['left', 'center', 'right'] as const) {

@@ -144,8 +144,8 @@ function largestFit(block: TextBlock, region: Box, maxSize: number, measure: Mea
 /** Unwrapped text is kept when it costs less than this share of the wrapped size: 福星高 / 照 reads badly. */
 const KEEP_WHOLE = 0.7;
 
-/** Thin-stroked decorative faces lose strokes at small sizes; their small/medium classes are drawn larger. */
-const DECORATIVE_FACES: ReadonlySet<string> = new Set(['brush', 'handwriting', 'script']);
+/** Thin-stroked decorative faces (and doodle's marker-like ones) lose strokes at small sizes; their small/medium classes are drawn larger. */
+const DECORATIVE_FACES: ReadonlySet<string> = new Set(['brush', 'handwriting', 'script', 'doodle']);
 const DECORATIVE_BOOST = 1.35;
 
 /** Lays one block out in its region at the largest size (≤ its class maximum) that fits. */

@@ -222,17 +222,23 @@ export async function readBackBlockPaddle(rec: PaddleRecognizer, image: RawImage
 const PADDLE_MARGINS: Array<[number, number]> = [[0.15, 0]];
 
 /**
+ * The standard crop and the two with room above and below: case and "!" move between them on strings at
+ * the edge of what PP-OCRv4 reads, so a string read exactly in all three is one it reads reliably.
+ */
+export const PADDLE_RELIABILITY_MARGINS: Array<[number, number]> = [[0.15, 0], [0.15, 0.1], [0.3, 0.15]];
+
+/**
  * The line crops the PaddleOCR judge reads for one block, per margin variant (cut now, so a caller can
  * read them later without keeping the picture).
  */
-export function paddleCrops(image: RawImage, lb: LaidOutBlock): Array<Array<{ data: Buffer; width: number; height: number }>> {
+export function paddleCrops(image: RawImage, lb: LaidOutBlock, margins: Array<[number, number]> = PADDLE_MARGINS): Array<Array<{ data: Buffer; width: number; height: number }>> {
   const size = lb.fontSize;
   if (lb.block.vertical) {
     const m = size * 0.15;
     return [lb.lines.map((line) => tileHorizontally(Array.from({ length: Math.round(line.height / size) }, (_, i) => cropRgb(image, { x: line.x - m, y: line.y + i * size, w: line.width + 2 * m, h: size }))))];
   }
   const box = lb.box;
-  return PADDLE_MARGINS.map(([mx, my], k) =>
+  return margins.map(([mx, my], k) =>
     lb.lines.map((line) => {
       let x0 = line.x - mx * size;
       let x1 = line.x + line.width + mx * size;
