@@ -20,7 +20,7 @@ export type FamilyKey =
   | 'zcool-kuaile'
   | 'nunito-extrabold'
   | 'kalam-bold'
-  | 'kaushan-script'
+  | 'knewave'
   | 'playfair'
   | 'playfair-bold'
   | 'bebas-neue'
@@ -50,7 +50,7 @@ export const FAMILIES: Record<FamilyKey, FamilySpec> = {
   'zcool-kuaile': { alias: 'mt ZCOOL KuaiLe', pkg: '@fontsource/zcool-kuaile', files: /-chinese-simplified-400-normal\.woff2$|-latin-400-normal\.woff2$/ },
   'nunito-extrabold': { alias: 'mt Nunito ExtraBold', pkg: '@fontsource/nunito', files: LATIN(800) },
   'kalam-bold': { alias: 'mt Kalam Bold', pkg: '@fontsource/kalam', files: LATIN(700) },
-  'kaushan-script': { alias: 'mt Kaushan Script', pkg: '@fontsource/kaushan-script', files: LATIN(400) },
+  knewave: { alias: 'mt Knewave', pkg: '@fontsource/knewave', files: LATIN(400) },
   playfair: { alias: 'mt Playfair Display', pkg: '@fontsource/playfair-display', files: LATIN(400) },
   'playfair-bold': { alias: 'mt Playfair Display Bold', pkg: '@fontsource/playfair-display', files: LATIN(700) },
   'bebas-neue': { alias: 'mt Bebas Neue', pkg: '@fontsource/bebas-neue', files: LATIN(400) },
@@ -67,8 +67,9 @@ export const FACES: Record<FaceId, FamilyKey[]> = {
   'sans-bold': ['inter-bold', 'noto-sans-bold', 'noto-sans'],
   serif: ['playfair', 'noto-serif', 'noto-sans'],
   'serif-bold': ['playfair-bold', 'noto-serif-bold', 'noto-sans-bold', 'noto-sans'],
-  // Latin letters from a Latin brush face: Ma Shan Zheng's own Latin glyphs read poorly (OCR 39/60 vs 58/60).
-  brush: ['kaushan-script', 'ma-shan-zheng', 'noto-serif-bold', 'noto-sans'],
+  // Latin letters from a Latin brush face: Ma Shan Zheng's own Latin glyphs read poorly (OCR 39/60 vs 58/60);
+  // Knewave, not the calligraphic Kaushan Script, whose ∂-like d and c read as o and e on busy pictures (docs/fonts.md).
+  brush: ['knewave', 'ma-shan-zheng', 'noto-serif-bold', 'noto-sans'],
   // Legible handwriting first: the cursive Zhi Mang Xing was read right 27 of 60 times, LXGW WenKai 60/60.
   handwriting: ['lxgw-wenkai', 'noto-sans'],
   // ZCOOL KuaiLe's Latin letters read poorly (OCR 70/98 vs Nunito ExtraBold 97/98): Latin comes from Nunito.
