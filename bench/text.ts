@@ -462,7 +462,8 @@ export async function runTextBench(
             for (const crop of crops) lines.push((await paddle.readLine(crop)).text);
             read.push(lines);
           }
-          if (which === 'plain' && read.length > 1) {
+          // Plain: the first crop is the judge's reading; all of them (one for a vertical block) say whether it is steady.
+          if (which === 'plain') {
             p.read.plain.paddleocr = paddleReading(p.lb, read.slice(0, 1));
             p.paddlePlainStable = read.every((lines) => paddleReading(p.lb, [lines]) === p.expected);
           } else p.read[which].paddleocr = paddleReading(p.lb, read);
