@@ -381,7 +381,7 @@ async function writeSheet(file: string, cells: Buffer[]): Promise<void> {
 }
 
 export async function runTextBench(
-  opts: { n?: number; posters?: number; seed?: number; ocrTextHeight?: number; ocrTextHeights?: number[]; sheet?: string; misses?: string; style?: string; log?: (s: string) => void } = {},
+  opts: { n?: number; posters?: number; seed?: number; ocrTextHeights?: number[]; sheet?: string; misses?: string; style?: string; log?: (s: string) => void } = {},
 ): Promise<TextBenchResult> {
   const log = opts.log ?? ((s: string) => process.stdout.write(`${s}\n`));
   const n = Math.max(1, opts.n ?? 200);
@@ -393,7 +393,7 @@ export async function runTextBench(
   for (const face of ['sans', 'sans-bold', 'serif', 'serif-bold', 'brush', 'handwriting', 'doodle', 'rounded', 'script', 'display'] as const) {
     layoutPlan({ blocks: [{ text: '永A', lines: ['永A'], position: { v: 'top', h: 'center' }, positionExplicit: true, size: 'large', color: { name: 'auto', hex: '#ffffff' }, style: [], font: face, vertical: false, lang: 'zh', span: [0, 0] }], modelPrompt: '', negativePrompt: '' }, 256, 256);
   }
-  const heights = opts.ocrTextHeights ? { textHeights: opts.ocrTextHeights } : opts.ocrTextHeight ? { textHeights: [opts.ocrTextHeight] } : {};
+  const heights = opts.ocrTextHeights ? { textHeights: opts.ocrTextHeights } : {};
   const t0 = performance.now();
   const conc = Math.max(1, Math.min(4, cpus().length));
   // The engine's pictures are made first, one at a time (one engine, two cores).
@@ -566,7 +566,6 @@ export async function runTextBench(
     posters: { n: posterCases.length, spans: spansTotal, bagOfWordsRecall: hitWords / Math.max(1, expectedWords), placedAsAsked: placed / Math.max(1, spansTotal) },
   };
 
-  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
   log(`text bench: ${res.cases} prompts + ${res.posters.n} posters, ${res.blocks} blocks, ${totalS.toFixed(0)} s (rendering ${renderS.toFixed(0)} s; judges: Tesseract in ${conc} batch processes and PaddleOCR PP-OCRv4)`);
   log(`  judge                      sentence-exact   ceiling (plain black on white)   exact on judge-readable   reliably readable → exact   mean NED`);
   for (const [name, s] of Object.entries(byJudge)) {
@@ -613,6 +612,8 @@ async function engineBackgrounds(cases: BenchCase[], log: (s: string) => void): 
   return out;
 }
 
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
 /** Scores of several runs as one: counts summed, ratios recomputed. */
 export function poolScores(scores: Score[]): Score {
   const n = scores.reduce((t, s) => t + s.n, 0);
@@ -632,23 +633,21 @@ export function poolScores(scores: Score[]): Score {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const n = Number(process.env.BENCH_TEXT_N ?? 200);
-  const px = process.env.BENCH_TEXT_OCR_PX ? Number(process.env.BENCH_TEXT_OCR_PX) : undefined;
   const arg = (name: string): string | undefined => (process.argv.indexOf(name) > 0 ? process.argv[process.argv.indexOf(name) + 1] : undefined);
   const sheet = arg('--sheet');
   const misses = arg('--misses');
-  const heights = process.env.BENCH_TEXT_OCR_HEIGHTS?.split(',').map(Number);
+  // BENCH_TEXT_OCR_PX=40 reads at one text height, BENCH_TEXT_OCR_HEIGHTS=40,36,48,32,44 at several.
+  const heights = (process.env.BENCH_TEXT_OCR_HEIGHTS ?? process.env.BENCH_TEXT_OCR_PX)?.split(',').map(Number);
   // BENCH_TEXT_SEEDS=20260601,7,8,9: one run per seed (a different 200 prompts each), then the pooled figures:
   // one seed's 200 prompts are what the renderer was tuned on, so its figures flatter it.
   const seeds = (process.env.BENCH_TEXT_SEEDS ?? process.env.BENCH_TEXT_SEED)?.split(',').map(Number) ?? [undefined];
   const runs: TextBenchResult[] = [];
   for (const seed of seeds) {
     if (seeds.length > 1) process.stdout.write(`\n== seed ${seed}\n`);
-    const where = (dir: string | undefined): string | undefined => (dir && seeds.length > 1 ? path.join(dir, `seed-${seed}`) : dir);
-    const missesDir = where(misses);
-    runs.push(await runTextBench({ n, ocrTextHeight: px, ...(heights ? { ocrTextHeights: heights } : {}), ...(seed !== undefined ? { seed } : {}), ...(sheet && seed === seeds[0] ? { sheet } : {}), ...(missesDir ? { misses: missesDir } : {}), ...(process.env.BENCH_TEXT_STYLE ? { style: process.env.BENCH_TEXT_STYLE } : {}), ...(process.env.BENCH_TEXT_POSTERS ? { posters: Number(process.env.BENCH_TEXT_POSTERS) } : {}) }));
+    const missesDir = misses && seeds.length > 1 ? path.join(misses, `seed-${seed}`) : misses;
+    runs.push(await runTextBench({ n, ...(heights ? { ocrTextHeights: heights } : {}), ...(seed !== undefined ? { seed } : {}), ...(sheet && seed === seeds[0] ? { sheet } : {}), ...(missesDir ? { misses: missesDir } : {}), ...(process.env.BENCH_TEXT_STYLE ? { style: process.env.BENCH_TEXT_STYLE } : {}), ...(process.env.BENCH_TEXT_POSTERS ? { posters: Number(process.env.BENCH_TEXT_POSTERS) } : {}) }));
   }
   if (runs.length > 1) {
-    const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
     process.stdout.write(`\n== pooled over seeds ${seeds.join(', ')} (${runs.reduce((t, r) => t + r.blocks, 0)} blocks)\n`);
     process.stdout.write(`  judge                      sentence-exact   ceiling   exact on judge-readable   reliably readable → exact\n`);
     for (const by of ['tesseract', 'paddleocr', 'panel'] as const) {

@@ -225,7 +225,7 @@ const PADDLE_MARGINS: Array<[number, number]> = [[0.15, 0]];
  * The standard crop and the two with room above and below: case and "!" move between them on strings at
  * the edge of what PP-OCRv4 reads, so a string read exactly in all three is one it reads reliably.
  */
-export const PADDLE_RELIABILITY_MARGINS: Array<[number, number]> = [[0.15, 0], [0.15, 0.1], [0.3, 0.15]];
+export const PADDLE_RELIABILITY_MARGINS: Array<[number, number]> = [...PADDLE_MARGINS, [0.15, 0.1], [0.3, 0.15]];
 
 /**
  * The line crops the PaddleOCR judge reads for one block, per margin variant (cut now, so a caller can
