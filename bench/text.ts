@@ -15,16 +15,16 @@
  * plain rendering happened to win. So a second, stricter set is reported too: "reliably readable" =
  * the plain rendering is read exactly at every look (Tesseract: each text height, not only the vote;
  * PaddleOCR: each of PADDLE_RELIABILITY_MARGINS). One seed's 200 prompts are few, and the renderer was
- * tuned on them: BENCH_TEXT_SEEDS=20260601,7,8,9 runs four sets and pools them.
+ * tuned on the first: the bench runs six sets (DEFAULT_SEEDS) and judges the goal on their pool.
  *
  * Multi-span English posters (2–4 quoted spans, each with its own position and colour) are scored by
  * bag-of-words recall over all their spans, and by whether each span landed where its words put it.
  *
- *   npm run bench:text            (BENCH_TEXT_N=60 for a quicker run; MENGTU_BENCH_MODEL=dir draws over that model's output instead of tiny's)
+ *   npm run bench:text            six prompt sets, then the pooled figures (~15 min on 2 cores; BENCH_TEXT_SEEDS=20260601
+ *                                 for one set, BENCH_TEXT_N=60 for fewer prompts; MENGTU_BENCH_MODEL=dir draws over that model's output instead of tiny's)
  *   npm run bench:text -- --sheet docs/text-sheet.png   also writes a contact sheet of 30 rendered prompts
  *   npm run bench:text -- --misses /tmp/misses          writes what each judge saw for its misses (styled and plain)
  *   BENCH_TEXT_STYLE=neon npm run bench:text            only that style's prompts
- *   BENCH_TEXT_SEEDS=20260601,7,8,9 npm run bench:text  four prompt sets, then the pooled figures
  *
  * Everything is rendered first; the OCR comes after, all at once: Tesseract in one process per core that
  * loads each language once for many pictures (a list file), PaddleOCR beside it.
@@ -574,7 +574,6 @@ export async function runTextBench(
     log(`  ${label.padEnd(26)} ${pct(s.exact).padStart(14)}   ${pct(s.readable).padStart(30)}   ${pct(s.exactOnReadable).padStart(23)}   ${reliable.padStart(25)}   ${s.ned.toFixed(3)}`);
   }
   // The goal is per judge (issue #14), not only the panel's.
-  const goal = (x: number): string => `${pct(x)} ${x >= 0.99 ? 'meets' : 'misses'} ≥ 99%`;
   log(`  sentence-exact on judge-readable strings: Tesseract ${goal(byJudge.tesseract.exactOnReadable)}, PaddleOCR ${goal(byJudge.paddleocr.exactOnReadable)}, panel ${pct(res.exactOnReadable)}`);
   log(`  multi-span English posters: ${res.posters.n} posters, ${res.posters.spans} spans: bag-of-words recall ${pct(res.posters.bagOfWordsRecall)} (goal ≥ 98%), spans placed where their own words say ${pct(res.posters.placedAsAsked)}`);
   if (opts.sheet) log(`  contact sheet: ${opts.sheet}`);
@@ -613,6 +612,14 @@ async function engineBackgrounds(cases: BenchCase[], log: (s: string) => void): 
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const goal = (x: number): string => `${pct(x)} ${x >= 0.99 ? 'meets' : 'misses'} ≥ 99%`;
+
+/**
+ * The prompt sets `npm run bench:text` runs and pools. One set's 200 prompts carry a handful of misses
+ * each, so its figures move by a point from set to set (97.2–98.9 % for Tesseract on the same renderer);
+ * the goal is judged on the pool of six. The first is the set the contact sheet is drawn from.
+ */
+const DEFAULT_SEEDS = [20260601, 7, 8, 9, 10, 11];
 
 /** Scores of several runs as one: counts summed, ratios recomputed. */
 export function poolScores(scores: Score[]): Score {
@@ -638,9 +645,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const misses = arg('--misses');
   // BENCH_TEXT_OCR_PX=40 reads at one text height, BENCH_TEXT_OCR_HEIGHTS=40,36,48,32,44 at several.
   const heights = (process.env.BENCH_TEXT_OCR_HEIGHTS ?? process.env.BENCH_TEXT_OCR_PX)?.split(',').map(Number);
-  // BENCH_TEXT_SEEDS=20260601,7,8,9: one run per seed (a different 200 prompts each), then the pooled figures:
-  // one seed's 200 prompts are what the renderer was tuned on, so its figures flatter it.
-  const seeds = (process.env.BENCH_TEXT_SEEDS ?? process.env.BENCH_TEXT_SEED)?.split(',').map(Number) ?? [undefined];
+  // One run per seed (a different 200 prompts each), then the pooled figures; BENCH_TEXT_SEEDS=20260601 for one set.
+  const seeds = (process.env.BENCH_TEXT_SEEDS ?? process.env.BENCH_TEXT_SEED)?.split(',').map(Number) ?? DEFAULT_SEEDS;
   const runs: TextBenchResult[] = [];
   for (const seed of seeds) {
     if (seeds.length > 1) process.stdout.write(`\n== seed ${seed}\n`);
@@ -657,6 +663,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       const reliableN = Math.round(s.reliable * s.n);
       process.stdout.write(`  ${by.padEnd(26)} ${pct(s.exact).padStart(14)}   ${pct(s.readable).padStart(7)}   ${`${pct(s.exactOnReadable)} (${count(s.exactOnReadable, readableN)})`.padStart(23)}   ${`${pct(s.reliable)} → ${pct(s.exactOnReliable)} (${count(s.exactOnReliable, reliableN)})`.padStart(25)}\n`);
     }
+    const pooled = (by: 'tesseract' | 'paddleocr'): number => poolScores(runs.map((r) => r.byJudge[by])).exactOnReadable;
+    process.stdout.write(`  sentence-exact on judge-readable strings, pooled: Tesseract ${goal(pooled('tesseract'))}, PaddleOCR ${goal(pooled('paddleocr'))}\n`);
     const spans = runs.reduce((t, r) => t + r.posters.spans, 0);
     process.stdout.write(`  posters: ${runs.reduce((t, r) => t + r.posters.n, 0)} posters, ${spans} spans, bag-of-words recall ${pct(runs.reduce((t, r) => t + r.posters.bagOfWordsRecall * r.posters.spans, 0) / Math.max(1, spans))} (weighted by spans)\n`);
   }

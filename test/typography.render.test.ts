@@ -126,6 +126,27 @@ describe('rendering', () => {
     for (let i = 0; i < out.data.length; i += 4) if (out.data[i] === 0xe0 && out.data[i + 1] === 0x20 && out.data[i + 2] === 0x20) red++;
     assert.ok(red > 500, `solid #e02020 pixels: ${red}`);
   });
+  it('draws a face with the same weight in every colour (white on black is the black-on-white letters inverted)', () => {
+    // The same layout drawn both ways, unseated (no contact shadow, no tint): only the colours differ.
+    const plan = parseTextPlan('中间文字写着“Hello 心晚 spring”');
+    const layout = layoutPlan(plan, 480, 240);
+    const ink = (bg: number, fg: string): number[] => {
+      const p = { ...plan, blocks: plan.blocks.map((b) => ({ ...b, color: { name: fg, hex: fg } })) };
+      const img = renderTextPlan(solid(480, 240, [bg, bg, bg]), p, { layout: { ...layout, blocks: layout.blocks.map((lb, i) => ({ ...lb, block: p.blocks[i]! })) }, unseated: true });
+      const out: number[] = [];
+      for (let i = 0; i < img.data.length; i += 4) out.push(Math.abs(img.data[i]! - bg));
+      return out;
+    };
+    const dark = ink(255, '#000000');
+    const light = ink(0, '#ffffff');
+    const sum = (a: number[]): number => a.reduce((s, v) => s + v, 0);
+    assert.ok(sum(dark) > 255 * 500, 'letters were drawn');
+    // Skia's own text anti-aliasing would make the white letters ~18 % heavier.
+    const ratio = sum(light) / sum(dark);
+    assert.ok(Math.abs(ratio - 1) < 0.01, `white ink / black ink = ${ratio.toFixed(3)}`);
+    const maxDiff = Math.max(...dark.map((v, i) => Math.abs(v - light[i]!)));
+    assert.ok(maxDiff <= 2, `largest pixel difference ${maxDiff}`);
+  });
   it('does not modify its input and draws only inside the text boxes (plus glow room)', () => {
     const img = solid(300, 300, [30, 90, 160]);
     const before = new Uint8ClampedArray(img.data);

@@ -10,9 +10,9 @@ import { busyBackground, calmBackground } from '../bench/text.js';
 import { ensureTinyModel, loadEngine } from '../src/engine/index.js';
 import type { RawImage } from '../src/engine/types.js';
 import { parseTextPlan, renderTextPlanDetailed } from '../src/typography/index.js';
-import { ocrAvailable } from './helpers/judges/ocr.js';
+import { ocrAvailable, ocrBatch } from './helpers/judges/ocr.js';
 import { PaddleRecognizer, paddleOcrAvailable } from './helpers/judges/paddle-ocr.js';
-import { drawnText, PLAIN_INK, plainRendering, readBackBlock, readBackBlockPaddle } from './helpers/judges/verify.js';
+import { drawnText, PLAIN_INK, plainRendering, readBackBlock, readBackBlockPaddle, tesseractJobs, tesseractReading } from './helpers/judges/verify.js';
 
 const skip = !paddleOcrAvailable() ? 'PaddleOCR models not installed (npm ci)' : false;
 const tesseract = ocrAvailable('chi_sim+eng');
@@ -125,10 +125,20 @@ describe('strings the text bench missed read back exactly with both judges', { s
       const expected = drawnText(lb);
       assert.equal(await readBackBlockPaddle(paddle, report.image, lb), expected, 'PaddleOCR');
       if (!tesseract) return;
-      // Held, as above, to what Tesseract reads of the same block drawn plain.
+      // Held to what Tesseract reads of the same block drawn plain, character by character: where it
+      // reads a character of the plain block at some text heights only (the long brush line's 店 → 让),
+      // whether the vote lands right is chance for the plain and the styled mask alike, so that character
+      // is not held against the style; every other one (the punctuation included) must be read exactly.
       const plain = plainRendering(report.layout, m.width, m.height);
-      if ((await readBackBlock(plain.image, plain.before, plain.layout.blocks[0]!, PLAIN_INK)) !== expected) return;
-      assert.equal(await readBackBlock(report.image, bg, lb, report.legibility[0]!), expected, 'Tesseract');
+      const plainLb = plain.layout.blocks[0]!;
+      const looks = (await ocrBatch(await tesseractJobs(plain.image, plain.before, plainLb, PLAIN_INK), { parallel: 1 })).map((raw) => [...tesseractReading(plainLb, [raw])]);
+      const want = [...expected];
+      if (tesseractReading(plainLb, looks.map((l) => l.join(''))) !== expected || looks.some((l) => l.length !== want.length)) return;
+      const steady = want.map((ch, i) => looks.every((l) => l[i] === ch));
+      const read = [...(await readBackBlock(report.image, bg, lb, report.legibility[0]!))];
+      assert.equal(read.length, want.length, `Tesseract: ${read.join('')}`);
+      assert.deepEqual(read.filter((_, i) => steady[i]), want.filter((_, i) => steady[i]), `Tesseract on the characters it reads plain at every height: ${read.join('')}`);
+      assert.ok(steady.filter(Boolean).length >= want.length - 2, 'the check is not vacuous');
     });
   }
 });

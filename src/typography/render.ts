@@ -2,7 +2,7 @@
  * Draws laid-out text onto an image with @napi-rs/canvas at the image's own (final) resolution.
  * The input image is not modified: a new RawImage is returned.
  */
-import { ImageData, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { ImageData, createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RawImage } from '../engine/types.js';
 import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, MIN_CONTRAST, type BackgroundStats, type LegibilityDecision, type Rgb } from './contrast.js';
 import { advanceMeasure, DISPLAY_WORD_SPACING, faceRuns, fontString } from './fonts.js';
@@ -159,15 +159,64 @@ function effectReach(lb: LaidOutBlock): number {
   return Math.ceil(lb.fontSize * (st.has('neon') ? 1.0 : st.has('shadow') || st.has('3d') ? 0.7 : 0.6));
 }
 
-function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDecision, seating: Seating = {}): void {
-  const { block, fontSize: size } = lb;
-  const color = decision.textColor;
-  ctx.font = fontString(block.font, size);
+/** Sets the block's face, anchor and word spacing on a context (each glyph run may change the face after). */
+function setText(ctx: SKRSContext2D, lb: LaidOutBlock): void {
+  ctx.font = fontString(lb.block.font, lb.fontSize);
   ctx.textBaseline = 'middle';
-  ctx.textAlign = block.vertical ? 'center' : 'left';
+  ctx.textAlign = lb.block.vertical ? 'center' : 'left';
   ctx.lineJoin = 'round';
   // Condensed display faces set words too tight to read ("ELECTRICVEHICLES"): open the word space.
-  ctx.wordSpacing = block.font === 'display' ? `${Math.round(size * DISPLAY_WORD_SPACING)}px` : '0px';
+  ctx.wordSpacing = lb.block.font === 'display' ? `${Math.round(lb.fontSize * DISPLAY_WORD_SPACING)}px` : '0px';
+}
+
+type Area = { x: number; y: number; w: number; h: number };
+
+/**
+ * The block's letters as one coverage mask, and copies of it in any fill. Skia picks a glyph's
+ * anti-aliasing by the paint's brightness (its contrast "preblend"): white letters come out about 18 %
+ * heavier than the same letters in black, so a face's weight would depend on its colour, and light
+ * letters would fill their counters at small sizes. Every fill of the letters is this one black mask
+ * recoloured, so the face has the weight it was designed with in every colour (and the plain
+ * black-on-white reference the OCR judges compare against has exactly the styled letters' shapes).
+ */
+function glyphLayer(lb: LaidOutBlock, area: Area): (fill: string | ((ctx: SKRSContext2D) => string | CanvasGradient)) => { canvas: Canvas; x: number; y: number } {
+  // The letters stay inside their box give or take a brush face's overshoot: the layer covers that,
+  // not the whole area the glow and shadows reach.
+  const grow = Math.ceil(lb.fontSize * 0.3);
+  const x = Math.max(area.x, Math.floor(lb.box.x) - grow);
+  const y = Math.max(area.y, Math.floor(lb.box.y) - grow);
+  const w = Math.min(area.x + area.w, Math.ceil(lb.box.x + lb.box.w) + grow) - x;
+  const h = Math.min(area.y + area.h, Math.ceil(lb.box.y + lb.box.h) + grow) - y;
+  const mask = createCanvas(w, h);
+  const m = mask.getContext('2d');
+  m.translate(-x, -y);
+  setText(m, lb);
+  m.fillStyle = '#000';
+  eachGlyphRun(m, lb, (s, gx, gy) => m.fillText(s, gx, gy));
+  // One canvas for every recolouring: the mask copied in, then the fill kept only where the mask is.
+  const tint = createCanvas(w, h);
+  const g = tint.getContext('2d');
+  g.translate(-x, -y);
+  return (fill) => {
+    g.globalCompositeOperation = 'copy';
+    g.drawImage(mask, x, y);
+    g.globalCompositeOperation = 'source-in';
+    g.fillStyle = typeof fill === 'string' ? fill : fill(g);
+    g.fillRect(x, y, w, h);
+    return { canvas: tint, x, y };
+  };
+}
+
+function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDecision, area: Area, seating: Seating = {}): void {
+  const { block, fontSize: size } = lb;
+  const color = decision.textColor;
+  setText(ctx, lb);
+  const letters = glyphLayer(lb, area);
+  // Draws the letters in `fill`, shifted by (dx, dy), with whatever shadow the context has set.
+  const fillLetters = (fill: Parameters<typeof letters>[0], dx = 0, dy = 0): void => {
+    const l = letters(fill);
+    ctx.drawImage(l.canvas, l.x + dx, l.y + dy);
+  };
   const t = decision.treatment;
   if (t.kind === 'plate') {
     ctx.fillStyle = css(t.color, t.alpha);
@@ -194,14 +243,15 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     ctx.shadowColor = dark ? 'rgba(0,0,0,0.6)' : 'rgba(255,255,255,0.6)';
     ctx.shadowBlur = Math.max(2, size * 0.08);
     ctx.shadowOffsetX = ctx.shadowOffsetY = Math.max(2, Math.round(size * 0.07));
-    ctx.fillStyle = css(color);
-    eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x, y));
+    fillLetters(css(color));
     ctx.shadowBlur = ctx.shadowOffsetX = ctx.shadowOffsetY = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
   }
   const neon = styles.has('neon');
   const outlined = styles.has('outline') || haloColor !== undefined;
-  const outlineWidth = Math.max(2, Math.round(size * 0.12));
+  // 8 % of the size, half of it outside the letter: at 12 % outlined capitals went blobby enough for
+  // PaddleOCR to read ONLY as ONly (docs/benchmarks.md, session 7).
+  const outlineWidth = Math.max(2, Math.round(size * 0.08));
   if (styles.has('3d')) {
     // Extruded look: stacked offset copies, darkest at the back, so the side reads as a shaded depth.
     // With an outline the outlined letter is what is extruded: else the outline, drawn over the side,
@@ -210,11 +260,10 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
     const side = extrusionColor(color);
     ctx.lineWidth = outlineWidth;
     for (let k = depth; k >= 1; k--) {
-      ctx.fillStyle = ctx.strokeStyle = css(mix(side, BLACK, (0.35 * k) / depth));
-      eachGlyphRun(ctx, lb, (s, x, y) => {
-        if (outlined) ctx.strokeText(s, x + k, y + k);
-        ctx.fillText(s, x + k, y + k);
-      });
+      const shade = css(mix(side, BLACK, (0.35 * k) / depth));
+      ctx.strokeStyle = shade;
+      if (outlined) eachGlyphRun(ctx, lb, (s, x, y) => ctx.strokeText(s, x + k, y + k));
+      fillLetters(shade, k, k);
     }
   }
   const stroke = (): void => {
@@ -228,20 +277,16 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   if (neon) {
     // Neon: the coloured glow lies outside the glyphs, wide and faint then tight and strong; the core is
     // drawn on top, near white.
-    ctx.fillStyle = css(neonGlow(color));
     ctx.shadowColor = css(neonGlow(color));
     for (const blur of [size * 0.55, size * 0.28, size * 0.1]) {
       ctx.shadowBlur = Math.max(2, blur);
-      eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x, y));
+      fillLetters(css(neonGlow(color)));
     }
     ctx.shadowBlur = 0;
     ctx.shadowColor = 'rgba(0,0,0,0)';
     stroke();
-    ctx.fillStyle = css(neonCore(color));
-  } else {
-    ctx.fillStyle = faceFill(ctx, lb, color);
-  }
-  eachGlyphRun(ctx, lb, (s, x, y) => ctx.fillText(s, x, y));
+    fillLetters(css(neonCore(color)));
+  } else fillLetters((g) => faceFill(g, lb, color));
 }
 
 /** The decision for the face tinted toward the scene's light, when that still reads as well; else `d`. */
@@ -322,7 +367,7 @@ export function renderTextPlanDetailed(image: RawImage, plan: TextPlan, opts: Re
     const ctx = canvas.getContext('2d');
     ctx.putImageData(new ImageData(patch, a.w, a.h), 0, 0);
     ctx.translate(-a.x, -a.y);
-    drawBlock(ctx, lb, decision, seating);
+    drawBlock(ctx, lb, decision, a, seating);
     const drawn = ctx.getImageData(0, 0, a.w, a.h).data;
     copyRect(drawn, a.w, out, image.width, 0, 0, a.x, a.y, a.w, a.h);
     return decision;

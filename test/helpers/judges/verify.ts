@@ -4,7 +4,7 @@ import type { RawImage } from '../../../src/engine/types.js';
 import { haloFor, luminance, type LegibilityDecision, type Rgb } from '../../../src/typography/contrast.js';
 import { ocrBatch, prepare, type OcrJob, type OcrLang } from './ocr.js';
 import { cropRgb, tileHorizontally, type PaddleRecognizer } from './paddle-ocr.js';
-import { extrusionColor, faceColorAt, mix, neonCore, neonGlow } from '../../../src/typography/render.js';
+import { extrusionColor, extrusionDepth, faceColorAt, mix, neonCore, neonGlow } from '../../../src/typography/render.js';
 import { normaliseForCompare } from '../../../src/typography/textmetrics.js';
 import { renderTextPlanDetailed } from '../../../src/typography/render.js';
 import type { LaidOutBlock, Layout } from '../../../src/typography/types.js';
@@ -56,7 +56,8 @@ export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, d
   const fixed: Rgb[] = [];
   if (t.kind === 'outline') fixed.push(t.color);
   if (style.has('outline') && t.kind !== 'outline') fixed.push(haloFor(luminance(style.has('neon') ? neonCore(text) : text)));
-  if (style.has('3d')) fixed.push(extrusionColor(text), mix(extrusionColor(text), black, 0.35));
+  // Each slice of the 3D side has its own shade (darkest at the back).
+  if (style.has('3d')) for (let k = 1, depth = extrusionDepth(lb.fontSize); k <= depth; k++) fixed.push(mix(extrusionColor(text), black, (0.35 * k) / depth));
   // Neon's glow is the colour itself around the near-white core.
   const glow = style.has('neon') ? neonGlow(text) : undefined;
   if (glow) fixed.push(glow);
@@ -86,21 +87,27 @@ export function glyphMask(after: RawImage, before: RawImage, lb: LaidOutBlock, d
         // Through the plate, and (at its anti-aliased rim) halfway between plate and picture.
         backdrops.push(mix(orig, plate.color, plate.alpha), mix(orig, plate.color, plate.alpha / 2));
       }
+      // What explains the pixel without ink: two non-ink colours meeting, one drawn over the other (a
+      // glow over the picture or over the plate, an outline's rim, the 3D side's slices).
+      let bestNone = Infinity;
+      for (let i = 0; i < backdrops.length; i++) for (let j = i + 1; j < backdrops.length; j++) bestNone = Math.min(bestNone, onSegment(p, backdrops[i]!, backdrops[j]!).residual);
       let best = Infinity;
       let share = 0;
       for (const bd of backdrops) {
         const ink1 = onSegment(p, bd, ink);
         if (ink1.residual < best) (best = ink1.residual), (share = ink1.t);
-        if (bd !== orig) {
-          const none = onSegment(p, orig, bd);
-          if (none.residual < best) (best = none.residual), (share = 0);
-        }
       }
+      // Near the picture's own colour every segment passes close, and 8-bit rounding decides between a
+      // faint glow and faint ink: ink must explain the pixel clearly better.
+      if (bestNone <= best + INK_MARGIN) share = 0;
       out[y * w + x] = Math.round(255 * (1 - share));
     }
   }
   return { data: out, width: w, height: h };
 }
+
+/** How much better (in RGB units) ink must explain a pixel than the non-ink colours do. */
+const INK_MARGIN = 3;
 
 /** Where `p` projects onto the segment a→b (0…1) and how far from the segment it lies. */
 function onSegment(p: Rgb, a: Rgb, b: Rgb): { t: number; residual: number } {
@@ -114,9 +121,11 @@ function onSegment(p: Rgb, a: Rgb, b: Rgb): { t: number; residual: number } {
 
 /**
  * Text heights (px) the crop is scaled to before OCR: one reading at each, voted per character (see
- * voteReadings); the first is the tie-breaker.
+ * voteReadings); the first is the tie-breaker. Five looks, not three: Tesseract's fast models flip
+ * single characters on masks a dozen grey levels apart in a handful of pixels, and a three-look vote
+ * left such flips to chance for the plain and the styled rendering alike (docs/benchmarks.md, session 7).
  */
-export const OCR_TEXT_HEIGHTS = [40, 36, 48];
+export const OCR_TEXT_HEIGHTS = [40, 36, 48, 44, 32];
 
 /** The Tesseract judge's inputs for one block: its glyph mask at each text height, with the block's language and mode. */
 export async function tesseractJobs(after: RawImage, before: RawImage, lb: LaidOutBlock, decision: LegibilityDecision, opts: { textHeights?: number[] } = {}): Promise<OcrJob[]> {
