@@ -616,7 +616,7 @@ const goal = (x: number): string => `${pct(x)} ${x >= 0.99 ? 'meets' : 'misses'}
 
 /**
  * The prompt sets `npm run bench:text` runs and pools. One set's 200 prompts carry a handful of misses
- * each, so its figures move by a point from set to set (97.2–98.9 % for Tesseract on the same renderer);
+ * each, so its figures move by points from set to set (95.3–98.9 % for Tesseract on one renderer);
  * the goal is judged on the pool of six. The first is the set the contact sheet is drawn from.
  */
 const DEFAULT_SEEDS = [20260601, 7, 8, 9, 10, 11];
