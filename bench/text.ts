@@ -656,15 +656,14 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (runs.length > 1) {
     process.stdout.write(`\n== pooled over seeds ${seeds.join(', ')} (${runs.reduce((t, r) => t + r.blocks, 0)} blocks)\n`);
     process.stdout.write(`  judge                      sentence-exact   ceiling   exact on judge-readable   reliably readable → exact\n`);
-    for (const by of ['tesseract', 'paddleocr', 'panel'] as const) {
-      const s = poolScores(runs.map((r) => r.byJudge[by]));
+    const pooled = { tesseract: poolScores(runs.map((r) => r.byJudge.tesseract)), paddleocr: poolScores(runs.map((r) => r.byJudge.paddleocr)), panel: poolScores(runs.map((r) => r.byJudge.panel)) };
+    for (const [by, s] of Object.entries(pooled)) {
       const count = (share: number, of: number): string => `${Math.round(share * of)}/${of}`;
       const readableN = Math.round(s.readable * s.n);
       const reliableN = Math.round(s.reliable * s.n);
       process.stdout.write(`  ${by.padEnd(26)} ${pct(s.exact).padStart(14)}   ${pct(s.readable).padStart(7)}   ${`${pct(s.exactOnReadable)} (${count(s.exactOnReadable, readableN)})`.padStart(23)}   ${`${pct(s.reliable)} → ${pct(s.exactOnReliable)} (${count(s.exactOnReliable, reliableN)})`.padStart(25)}\n`);
     }
-    const pooled = (by: 'tesseract' | 'paddleocr'): number => poolScores(runs.map((r) => r.byJudge[by])).exactOnReadable;
-    process.stdout.write(`  sentence-exact on judge-readable strings, pooled: Tesseract ${goal(pooled('tesseract'))}, PaddleOCR ${goal(pooled('paddleocr'))}\n`);
+    process.stdout.write(`  sentence-exact on judge-readable strings, pooled: Tesseract ${goal(pooled.tesseract.exactOnReadable)}, PaddleOCR ${goal(pooled.paddleocr.exactOnReadable)}\n`);
     const spans = runs.reduce((t, r) => t + r.posters.spans, 0);
     process.stdout.write(`  posters: ${runs.reduce((t, r) => t + r.posters.n, 0)} posters, ${spans} spans, bag-of-words recall ${pct(runs.reduce((t, r) => t + r.posters.bagOfWordsRecall * r.posters.spans, 0) / Math.max(1, spans))} (weighted by spans)\n`);
   }

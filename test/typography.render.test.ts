@@ -141,7 +141,7 @@ describe('rendering', () => {
     const light = ink(0, '#ffffff');
     const sum = (a: number[]): number => a.reduce((s, v) => s + v, 0);
     assert.ok(sum(dark) > 255 * 500, 'letters were drawn');
-    // Skia's own text anti-aliasing would make the white letters ~18 % heavier.
+    // Skia's own text anti-aliasing would make the white letters ~20 % heavier.
     const ratio = sum(light) / sum(dark);
     assert.ok(Math.abs(ratio - 1) < 0.01, `white ink / black ink = ${ratio.toFixed(3)}`);
     const maxDiff = Math.max(...dark.map((v, i) => Math.abs(v - light[i]!)));

@@ -2,7 +2,7 @@
  * Draws laid-out text onto an image with @napi-rs/canvas at the image's own (final) resolution.
  * The input image is not modified: a new RawImage is returned.
  */
-import { ImageData, createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { ImageData, createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RawImage } from '../engine/types.js';
 import { autoColor, backgroundStats, decideLegibility, haloFor, hexToRgb, luminance, MIN_CONTRAST, type BackgroundStats, type LegibilityDecision, type Rgb } from './contrast.js';
 import { advanceMeasure, DISPLAY_WORD_SPACING, faceRuns, fontString } from './fonts.js';
@@ -179,14 +179,10 @@ type Area = { x: number; y: number; w: number; h: number };
  * recoloured, so the face has the weight it was designed with in every colour (and the plain
  * black-on-white reference the OCR judges compare against has exactly the styled letters' shapes).
  */
-function glyphLayer(lb: LaidOutBlock, area: Area): (fill: string | ((ctx: SKRSContext2D) => string | CanvasGradient)) => { canvas: Canvas; x: number; y: number } {
+function glyphLayer(ctx: SKRSContext2D, lb: LaidOutBlock, area: Area): (fill: string | ((g: SKRSContext2D) => string | CanvasGradient), dx?: number, dy?: number) => void {
   // The letters stay inside their box give or take a brush face's overshoot: the layer covers that,
   // not the whole area the glow and shadows reach.
-  const grow = Math.ceil(lb.fontSize * 0.3);
-  const x = Math.max(area.x, Math.floor(lb.box.x) - grow);
-  const y = Math.max(area.y, Math.floor(lb.box.y) - grow);
-  const w = Math.min(area.x + area.w, Math.ceil(lb.box.x + lb.box.w) + grow) - x;
-  const h = Math.min(area.y + area.h, Math.ceil(lb.box.y + lb.box.h) + grow) - y;
+  const { x, y, w, h } = grownBox(lb, Math.ceil(lb.fontSize * 0.3), area);
   const mask = createCanvas(w, h);
   const m = mask.getContext('2d');
   m.translate(-x, -y);
@@ -197,13 +193,14 @@ function glyphLayer(lb: LaidOutBlock, area: Area): (fill: string | ((ctx: SKRSCo
   const tint = createCanvas(w, h);
   const g = tint.getContext('2d');
   g.translate(-x, -y);
-  return (fill) => {
+  // Draws the letters in `fill`, shifted by (dx, dy), with whatever shadow `ctx` has set.
+  return (fill, dx = 0, dy = 0) => {
     g.globalCompositeOperation = 'copy';
     g.drawImage(mask, x, y);
     g.globalCompositeOperation = 'source-in';
     g.fillStyle = typeof fill === 'string' ? fill : fill(g);
     g.fillRect(x, y, w, h);
-    return { canvas: tint, x, y };
+    ctx.drawImage(tint, x + dx, y + dy);
   };
 }
 
@@ -211,12 +208,7 @@ function drawBlock(ctx: SKRSContext2D, lb: LaidOutBlock, decision: LegibilityDec
   const { block, fontSize: size } = lb;
   const color = decision.textColor;
   setText(ctx, lb);
-  const letters = glyphLayer(lb, area);
-  // Draws the letters in `fill`, shifted by (dx, dy), with whatever shadow the context has set.
-  const fillLetters = (fill: Parameters<typeof letters>[0], dx = 0, dy = 0): void => {
-    const l = letters(fill);
-    ctx.drawImage(l.canvas, l.x + dx, l.y + dy);
-  };
+  const fillLetters = glyphLayer(ctx, lb, area);
   const t = decision.treatment;
   if (t.kind === 'plate') {
     ctx.fillStyle = css(t.color, t.alpha);
@@ -318,12 +310,16 @@ export function extrusionDepth(fontSize: number): number {
   return Math.max(2, Math.round(fontSize * 0.06));
 }
 
+/** A block's box grown by `grow` px on every side, clamped to `bound`. */
+function grownBox(lb: LaidOutBlock, grow: number, bound: Area): Area {
+  const x = Math.max(bound.x, Math.floor(lb.box.x) - grow);
+  const y = Math.max(bound.y, Math.floor(lb.box.y) - grow);
+  return { x, y, w: Math.min(bound.x + bound.w, Math.ceil(lb.box.x + lb.box.w) + grow) - x, h: Math.min(bound.y + bound.h, Math.ceil(lb.box.y + lb.box.h) + grow) - y };
+}
+
 /** The part of the image a block can touch: its box plus room for glows and shadows, clamped. */
-function touchedArea(lb: LaidOutBlock, width: number, height: number): { x: number; y: number; w: number; h: number } {
-  const grow = effectReach(lb);
-  const x = Math.max(0, lb.box.x - grow);
-  const y = Math.max(0, lb.box.y - grow);
-  return { x, y, w: Math.min(width, lb.box.x + lb.box.w + grow) - x, h: Math.min(height, lb.box.y + lb.box.h + grow) - y };
+function touchedArea(lb: LaidOutBlock, width: number, height: number): Area {
+  return grownBox(lb, effectReach(lb), { x: 0, y: 0, w: width, h: height });
 }
 
 function copyRect(src: Uint8ClampedArray, srcW: number, dst: Uint8ClampedArray, dstW: number, sx: number, sy: number, dx: number, dy: number, w: number, h: number): void {
